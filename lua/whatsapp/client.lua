@@ -1,0 +1,123 @@
+--- A client: settled configuration, credentials and a transport (the C core's
+-- libcurl handle). client:send turns the core's answers into messageIds and
+-- error objects.
+local core = require "whatsapp.core"
+local config = require "whatsapp.config"
+local credentials = require "whatsapp.credentials"
+local errors = require "whatsapp.errors"
+local params = require "whatsapp.params"
+
+local M = {}
+
+local Client = {}
+Client.__index = Client
+Client.__name = "whatsapp.client"
+
+-- Credentials live here, not on the client table, so that dumping a client
+-- (inspect, serpent, a debugger) shows no secret.
+local secrets = setmetatable({}, { __mode = "k" })
+
+local VERSION = core._VERSION
+local DEFAULT_USER_AGENT = "whatsapp-lua/" .. VERSION .. " (" .. (jit and jit.version or _VERSION) .. ")"
+
+function M.new(opts)
+  local cfg, err = config.resolve(opts)
+  if not cfg then return nil, err end
+  local transport = core.new_client {
+    url = cfg.url,
+    host = cfg.host,
+    path = cfg.path,
+    region = cfg.region,
+    service = config.SERVICE,
+    ca_file = cfg.ca_file,
+    connect_timeout_ms = math.floor(cfg.connect_timeout * 1000 + 0.5),
+    timeout_ms = math.floor(cfg.timeout * 1000 + 0.5),
+    max_message_bytes = params.MAX_MESSAGE_BYTES,
+    user_agent = cfg.user_agent or DEFAULT_USER_AGENT,
+  }
+  local self = setmetatable({
+    region = cfg.region,
+    endpoint = cfg.endpoint,
+    phone_number_id = cfg.phone_number_id,
+    meta_api_version = cfg.meta_api_version,
+    max_attempts = cfg.max_attempts,
+    profile = cfg.profile,
+    _transport = transport,
+  }, Client)
+  secrets[self] = { option = cfg.credentials }
+  return self
+end
+
+--- The credentials to sign with (resolved on first use, then kept).
+function Client:credentials()
+  local s = secrets[self]
+  if not s.resolved then
+    local c, err = credentials.resolve(s.option)
+    if not c then return nil, err end
+    s.resolved = c
+  end
+  return s.resolved
+end
+
+local function check_send_opts(self, opts)
+  local id = opts and opts.phone_number_id or self.phone_number_id
+  if id == nil then
+    return nil, errors.validation("phone_number_id",
+      "no origination phone number id: pass phone_number_id to whatsapp.new or send, or set WHATSAPP_PHONE_NUMBER_ID")
+  end
+  local version = opts and opts.meta_api_version or self.meta_api_version
+  if opts then
+    local bad = opts.phone_number_id and params.phone_number_id(id)
+    if bad then return nil, errors.validation("phone_number_id", bad) end
+    bad = opts.meta_api_version and params.meta_api_version(version)
+    if bad then return nil, errors.validation("meta_api_version", bad) end
+  end
+  return id, version
+end
+
+--- Sends a WhatsApp message object (a table, or its JSON text).
+-- `messaging_product` defaults to "whatsapp". Returns the messageId, or nil
+-- and an error object. opts: phone_number_id, meta_api_version.
+function Client:send(message, opts)
+  local mt = type(message)
+  if mt ~= "table" and mt ~= "string" then
+    error("send: message must be a table or a JSON string (got " .. mt .. ")", 2)
+  end
+  if opts ~= nil and type(opts) ~= "table" then
+    error("send: opts must be a table (got " .. type(opts) .. ")", 2)
+  end
+  local id, version = check_send_opts(self, opts)
+  if not id then return nil, version end
+  local creds, cerr = self:credentials()
+  if not creds then return nil, cerr end
+
+  local status, value, request_id, error_type = self._transport:send(message, id, version,
+    creds.access_key_id, creds.secret_access_key, creds.session_token)
+  if not status then
+    local kind, text, field = value, request_id, error_type
+    if kind == "invalid" then return nil, errors.validation(field or "message", text) end
+    return nil, errors.transport(kind, text)
+  end
+  if status >= 200 and status < 300 then
+    if type(value) == "table" and type(value.messageId) == "string" then return value.messageId end
+    return nil, errors.new {
+      code = "ResponseError", status = status, request_id = request_id,
+      message = "the answer has no messageId", retryable = false,
+    }
+  end
+  return nil, errors.from_response(status, value, request_id, error_type)
+end
+
+--- Closes the connection; the client can no longer send. Safe to call twice.
+function Client:close()
+  self._transport:close()
+end
+
+function Client:__tostring()
+  return string.format("whatsapp.client (region %s, endpoint %s, phone number %s)", self.region,
+    self.endpoint, self.phone_number_id or "per send")
+end
+
+if _VERSION ~= "Lua 5.1" then Client.__close = Client.close end
+
+return M

@@ -1,0 +1,144 @@
+--- Client configuration: options, then their environment fallbacks, checked.
+-- Returns a plain table of settled values, or nil and a ParamValidationError.
+local errors = require "whatsapp.errors"
+local params = require "whatsapp.params"
+
+local M = {}
+
+M.SERVICE = "social-messaging" -- SigV4 signing name and endpoint prefix
+M.SEND_PATH = "/v1/whatsapp/send"
+M.DEFAULT_META_API_VERSION = "v20.0"
+
+-- option name -> Lua type it must have (a wrong type is a programming error)
+local OPTION_TYPES = {
+  region = "string", credentials = { table = true, ["function"] = true }, profile = "string",
+  endpoint = "string", phone_number_id = "string", meta_api_version = "string",
+  ca_file = "string", connect_timeout = "number", timeout = "number", max_attempts = "number",
+  user_agent = "string",
+}
+
+local function check_types(opts)
+  for k, v in pairs(opts) do
+    local want = OPTION_TYPES[k]
+    if want == nil then
+      error("whatsapp.new: unknown option '" .. tostring(k) .. "'", 3)
+    end
+    local ok = type(want) == "table" and want[type(v)] or type(v) == want
+    if not ok then
+      local wants = type(want) == "table" and "table or function" or want
+      error("whatsapp.new: option '" .. k .. "' must be a " .. wants .. " (got " .. type(v) .. ")", 3)
+    end
+  end
+end
+
+local function nonempty(v)
+  if v == nil or v == "" then return nil end
+  return v
+end
+
+-- DNS suffix of the partition a region belongs to (endpoint-rule-set-1.json).
+local function dns_suffix(region)
+  if region:find("^cn%-") then return "amazonaws.com.cn" end
+  if region:find("^us%-isob%-") then return "sc2s.sgov.gov" end
+  if region:find("^us%-iso%-") then return "c2s.ic.gov" end
+  if region:find("^eu%-isoe%-") then return "cloud.adc-e.uk" end
+  if region:find("^us%-isof%-") then return "csp.hci.ic.gov" end
+  if region:find("^eusc%-") then return "amazonaws.eu" end
+  return "amazonaws.com"
+end
+
+--- Splits an endpoint URL into what the transport needs. Returns
+-- {scheme, host_header, url, path} or nil, rule.
+local function parse_endpoint(endpoint)
+  if endpoint:find("[%z\1-\32\127]") then return nil, "must not contain spaces or control characters" end
+  local scheme, authority, prefix = endpoint:match("^(%a[%w+.-]*)://([^/?#]*)([^?#]*)$")
+  if not scheme then return nil, 'must be a URL such as "https://host[:port]" with no query or fragment' end
+  scheme = scheme:lower()
+  if scheme ~= "https" and scheme ~= "http" then return nil, "must use http or https" end
+  if authority:find("@") then return nil, "must not contain user information" end
+  local host, port = authority:match("^(%[[%x:.]+%])(.*)$")
+  if not host then host, port = authority:match("^([%w.-]+)(.*)$") end
+  if not host or host == "" then return nil, "has no host" end
+  if port ~= "" then
+    port = port:match("^:(%d+)$")
+    if not port or tonumber(port) < 1 or tonumber(port) > 65535 then return nil, "has a bad port" end
+  end
+  prefix = prefix:gsub("/+$", "")
+  if prefix ~= "" and not prefix:find("^[%w%-._~/]+$") then
+    return nil, "path may only hold unreserved characters"
+  end
+  local default_port = scheme == "https" and "443" or "80"
+  local host_header = host:lower()
+  if port ~= "" and port ~= default_port then host_header = host_header .. ":" .. port end
+  local path = prefix .. M.SEND_PATH
+  return {
+    scheme = scheme,
+    host_header = host_header,
+    path = path,
+    url = scheme .. "://" .. authority .. path,
+  }
+end
+M.parse_endpoint = parse_endpoint
+
+--- opts: the table given to whatsapp.new; getenv: os.getenv or a stand-in.
+function M.resolve(opts, getenv)
+  opts = opts or {}
+  if type(opts) ~= "table" then
+    error("whatsapp.new: expected a table of options, got " .. type(opts), 3)
+  end
+  check_types(opts)
+  getenv = getenv or os.getenv
+  local cfg = { credentials = opts.credentials, profile = opts.profile or nonempty(getenv("AWS_PROFILE")) }
+
+  cfg.region = opts.region or nonempty(getenv("AWS_REGION")) or nonempty(getenv("AWS_DEFAULT_REGION"))
+  if not cfg.region then
+    return nil, errors.validation("region", "no region: pass region = \"us-east-1\" or set AWS_REGION")
+  end
+  local bad = params.region(cfg.region)
+  if bad then return nil, errors.validation("region", bad) end
+
+  local endpoint = opts.endpoint or nonempty(getenv("AWS_ENDPOINT_URL_SOCIALMESSAGING"))
+    or nonempty(getenv("AWS_ENDPOINT_URL"))
+    or ("https://" .. M.SERVICE .. "." .. cfg.region .. "." .. dns_suffix(cfg.region))
+  local ep, why = parse_endpoint(endpoint)
+  if not ep then return nil, errors.validation("endpoint", why) end
+  cfg.endpoint = endpoint
+  cfg.url, cfg.host, cfg.path = ep.url, ep.host_header, ep.path
+
+  cfg.phone_number_id = opts.phone_number_id or nonempty(getenv("WHATSAPP_PHONE_NUMBER_ID"))
+  if cfg.phone_number_id then
+    bad = params.phone_number_id(cfg.phone_number_id)
+    if bad then return nil, errors.validation("phone_number_id", bad) end
+  end
+
+  cfg.meta_api_version = opts.meta_api_version or nonempty(getenv("WHATSAPP_META_API_VERSION"))
+    or M.DEFAULT_META_API_VERSION
+  bad = params.meta_api_version(cfg.meta_api_version)
+  if bad then return nil, errors.validation("meta_api_version", bad) end
+
+  cfg.ca_file = opts.ca_file or nonempty(getenv("AWS_CA_BUNDLE"))
+  if cfg.ca_file then
+    local f = io.open(cfg.ca_file, "rb")
+    if not f then return nil, errors.validation("ca_file", "cannot be read: " .. cfg.ca_file) end
+    f:close()
+  end
+
+  for _, name in ipairs { "connect_timeout", "timeout" } do
+    local v = opts[name]
+    if v ~= nil and not (v > 0 and v <= 86400) then
+      return nil, errors.validation(name, "must be a number of seconds in (0, 86400]")
+    end
+  end
+  cfg.connect_timeout = opts.connect_timeout or 3
+  cfg.timeout = opts.timeout or 10
+
+  local attempts = opts.max_attempts or tonumber(nonempty(getenv("AWS_MAX_ATTEMPTS")) or 3)
+  if not attempts or attempts < 1 or attempts % 1 ~= 0 then
+    return nil, errors.validation("max_attempts", "must be a whole number >= 1")
+  end
+  cfg.max_attempts = attempts
+  cfg.user_agent = opts.user_agent
+  return cfg
+end
+
+return M

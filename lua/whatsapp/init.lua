@@ -1,0 +1,52 @@
+--- whatsapp: send WhatsApp messages through AWS End User Messaging Social.
+--
+--   local whatsapp = require "whatsapp"
+--   local client = assert(whatsapp.new{ region = "us-east-1", phone_number_id = "phone-number-id-…" })
+--   local id, err = client:send{ to = "+14255550123", type = "text", text = { body = "Hello" } }
+local core = require "whatsapp.core"
+local array = require "whatsapp.array"
+
+-- A C module built against the wrong Lua headers must fail here, loudly,
+-- instead of corrupting memory later.
+do
+  local major, minor = _VERSION:match("^Lua (%d+)%.(%d+)$")
+  local running = tonumber(major) * 100 + tonumber(minor)
+  if core._LUA_VERSION_NUM ~= running then
+    error(string.format("whatsapp.core was built for Lua API %d but this is %s%s: rebuild it for this runtime",
+      core._LUA_VERSION_NUM, _VERSION, jit and (" (" .. jit.version .. ")") or ""), 0)
+  end
+end
+core.set_array_mt(array.mt)
+
+local client = require "whatsapp.client"
+local errors = require "whatsapp.errors"
+
+local M = {
+  _VERSION = core._VERSION,
+  array = array.array,
+  null = core.null,
+  errors = errors,
+}
+
+--- Makes a client. Returns the client, or nil and an error object when the
+-- configuration (options, then environment) is not usable.
+M.new = client.new
+
+local default_client
+--- The module-level client, made on first use from the environment.
+function M.default_client()
+  if not default_client then
+    local c, err = client.new()
+    if not c then return nil, err end
+    default_client = c
+  end
+  return default_client
+end
+
+function M.send(message, opts)
+  local c, err = M.default_client()
+  if not c then return nil, err end
+  return c:send(message, opts)
+end
+
+return M

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs the whole suite on Lua 5.4 and on LuaJIT against their own builds, with
+# the local stand-in endpoint started before and stopped after, and ends with
+# one line "N passed, N failed" counting every spec of both runtimes.
+set -u
+cd "$(dirname "$0")/.."
+root=$PWD
+
+work=$(mktemp -d /tmp/whatsapp-test.XXXXXX)
+standin_pid=""
+cleanup() {
+  if [ -n "$standin_pid" ]; then kill "$standin_pid" 2>/dev/null; wait "$standin_pid" 2>/dev/null; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+# shellcheck source=spec/support/start-standin.sh
+. spec/support/start-standin.sh
+start_standin "$work" || { echo "0 passed, 1 failed"; exit 1; }
+
+passed=0 failed=0
+for runtime in lua5.4 luajit; do
+  echo "== $runtime"
+  out="$work/$runtime.tap"
+  WA_RUNTIME=$runtime busted --lua="$runtime" --cpath="build/$runtime/?.so" -o TAP "$@" >"$out" 2>&1
+  cat "$out"
+  p=$(grep -c '^ok ' "$out")
+  f=$(grep -c '^not ok ' "$out")
+  # a spec file that fails to load, or a crashed runtime, must not count as green
+  if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  if ! grep -q '^1\.\.[0-9]' "$out"; then f=$((f + 1)); echo "# $runtime: the run did not finish"; fi
+  passed=$((passed + p)); failed=$((failed + f))
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,80 @@
+-- Shared by the specs: where the stand-in listens (spec/run.sh starts it), the
+-- credentials it knows, and a small client for its control API.
+local core = require "whatsapp.core"
+
+local H = {}
+
+H.http = os.getenv("WA_STANDIN_HTTP")
+H.https = os.getenv("WA_STANDIN_HTTPS")
+H.ca = os.getenv("WA_STANDIN_CA")
+H.other_ca = os.getenv("WA_STANDIN_OTHER_CA")
+H.runtime = os.getenv("WA_RUNTIME") or (jit and "luajit" or "lua5.4")
+
+-- The stand-in's known credentials (spec/support/STANDIN.md).
+H.creds = {
+  static = { access_key_id = "AKIDSTANDINEXAMPLE", secret_access_key = "standin/Secret+Key/0123456789EXAMPLEKEY" },
+  temp = {
+    access_key_id = "ASIASTANDINTEMPKEY",
+    secret_access_key = "standin/Temp+Secret/0123456789EXAMPLEKEY",
+    session_token = "standin-session-token/EXAMPLE+token==",
+  },
+  expired = {
+    access_key_id = "ASIASTANDINEXPIRED",
+    secret_access_key = "standin/Expired+Secret/0123456789EXAMPLE",
+    session_token = "standin-expired-token",
+  },
+  denied = { access_key_id = "AKIDSTANDINDENIED", secret_access_key = "standin/Denied+Secret/0123456789EXAMPLEKEY" },
+}
+
+H.PHONE = "phone-number-id-0123456789abcdef0123456789abcdef"
+
+function H.require_standin()
+  assert(H.http and H.https and H.ca, "the stand-in is not running: run the suite with `make test`")
+end
+
+local control
+local function ctl()
+  H.require_standin()
+  control = control or core.new_client {
+    url = H.http, path = "/", host = "x", region = "us-east-1", service = "social-messaging",
+  }
+  return control
+end
+
+--- Calls the stand-in's control API; returns the decoded answer.
+function H.control(method, path, body)
+  local status, text = ctl():request(method, H.http .. path,
+    body and { ["Content-Type"] = "application/json" } or nil,
+    body and core.encode(body) or nil)
+  assert(status == 200, "stand-in control " .. path .. " failed: " .. tostring(status) .. " " .. tostring(text))
+  return core.decode(text)
+end
+
+function H.reset() return H.control("POST", "/_standin/reset", {}) end
+function H.inject(rule) return H.control("POST", "/_standin/inject", rule) end
+function H.messages() return H.control("GET", "/_standin/messages").messages end
+function H.stats() return H.control("GET", "/_standin/stats") end
+
+--- A client of the stand-in; overrides replace any option.
+function H.client(overrides)
+  H.require_standin()
+  local whatsapp = require "whatsapp"
+  local opts = {
+    region = "us-east-1",
+    endpoint = H.http,
+    phone_number_id = H.PHONE,
+    credentials = H.creds.static,
+  }
+  for k, v in pairs(overrides or {}) do opts[k] = v end
+  if opts.endpoint == H.https and opts.ca_file == nil then opts.ca_file = H.ca end
+  return assert(whatsapp.new(opts))
+end
+
+function H.read_file(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+return H

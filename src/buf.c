@@ -1,0 +1,47 @@
+#include "buf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int wa_buf_reserve(wa_buf *b, size_t extra) {
+  size_t need, cap;
+  char *p;
+  if (extra > (size_t)-1 - b->len - 1) return -1;
+  need = b->len + extra + 1; /* room for a terminating NUL */
+  if (need <= b->cap) return 0;
+  cap = b->cap ? b->cap : 256;
+  while (cap < need) cap = cap > ((size_t)-1) / 2 ? need : cap * 2;
+  p = realloc(b->data, cap);
+  if (p == NULL) return -1;
+  b->data = p;
+  b->cap = cap;
+  return 0;
+}
+
+int wa_buf_add(wa_buf *b, const void *p, size_t n) {
+  if (n == 0) return 0;
+  if (wa_buf_reserve(b, n) != 0) return -1;
+  memcpy(b->data + b->len, p, n);
+  b->len += n;
+  return 0;
+}
+
+int wa_buf_addstr(wa_buf *b, const char *s) { return wa_buf_add(b, s, strlen(s)); }
+
+int wa_buf_addc(wa_buf *b, char c) {
+  if (wa_buf_reserve(b, 1) != 0) return -1;
+  b->data[b->len++] = c;
+  return 0;
+}
+
+int wa_buf_terminate(wa_buf *b) {
+  if (wa_buf_reserve(b, 0) != 0) return -1;
+  b->data[b->len] = '\0';
+  return 0;
+}
+
+void wa_buf_free(wa_buf *b) {
+  free(b->data);
+  b->data = NULL;
+  b->len = b->cap = 0;
+}

@@ -1,0 +1,668 @@
+/* whatsapp.core: the Lua face of the C core. Argument checks and pushing
+ * results only; the work is in sigv4.c, json.c, http.c and crypto.c.
+ *
+ * Conventions: a wrong argument type raises (a programming error); bad data
+ * and network failures return nil, kind, message[, field] and Lua turns them
+ * into error objects. Every allocation lives in a userdata whose __gc frees
+ * it, so a Lua error on any path leaks nothing. */
+#include <openssl/opensslv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "compat.h"
+#include "crypto.h"
+#include "http.h"
+#include "json.h"
+#include "sigv4.h"
+
+#define CLIENT_MT "whatsapp.core.Client"
+#define SIGNER_MT "whatsapp.core.Signer"
+#define VERSION "0.1.0"
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static char *dup_string(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *p = malloc(n);
+  if (p) memcpy(p, s, n);
+  return p;
+}
+
+static int has_crlf(const char *s, size_t n) {
+  return memchr(s, '\r', n) != NULL || memchr(s, '\n', n) != NULL;
+}
+
+/* nil, kind, message[, field] */
+static int push_failure(lua_State *L, const char *kind, const char *msg, const char *field) {
+  lua_pushnil(L);
+  lua_pushstring(L, kind);
+  lua_pushstring(L, msg);
+  if (field == NULL) return 3;
+  lua_pushstring(L, field);
+  return 4;
+}
+
+static int json_scratch_gc(lua_State *L) {
+  wa_json_scratch *s = (wa_json_scratch *)luaL_checkudata(L, 1, WA_JSON_SCRATCH_MT);
+  wa_json_scratch_free(s);
+  return 0;
+}
+
+static wa_json_scratch *new_scratch(lua_State *L) {
+  wa_json_scratch *s = (wa_json_scratch *)lua_newuserdata(L, sizeof *s);
+  memset(s, 0, sizeof *s);
+  wa_setmetatable(L, WA_JSON_SCRATCH_MT);
+  return s;
+}
+
+static void format_amz_date(long offset_seconds, char out[17]) {
+  time_t now = time(NULL) + (time_t)offset_seconds;
+  struct tm tm;
+  gmtime_r(&now, &tm);
+  strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm);
+}
+
+/* ---- JSON and crypto functions --------------------------------------------- */
+
+/* core.encode(value[, default_product]) -> json | nil, "invalid", message, field */
+static int l_encode(lua_State *L) {
+  const char *product = luaL_optstring(L, 2, NULL);
+  wa_json_scratch *s;
+  int rc;
+  luaL_checkany(L, 1);
+  s = new_scratch(L);
+  rc = wa_json_encode(L, 1, &s->box, product, &s->err);
+  if (rc == -2) return luaL_error(L, "not enough memory");
+  if (rc != 0) return push_failure(L, "invalid", s->err.message, s->err.field.data ? s->err.field.data : "");
+  lua_pushstring(L, s->box.text);
+  wa_json_scratch_free(s);
+  return 1;
+}
+
+/* core.decode(json) -> value | nil, "invalid", message */
+static int l_decode(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  if (wa_json_decode(L, s, n) != 0) return push_failure(L, "invalid", "not valid JSON", NULL);
+  return 1;
+}
+
+static int l_set_array_mt(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  wa_json_set_array_mt(L, 1);
+  return 0;
+}
+
+static int l_utf8_valid(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  lua_pushboolean(L, wa_utf8_valid(s, n));
+  return 1;
+}
+
+static int l_sha256_hex(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  char hex[65];
+  if (wa_sha256_hex(s, n, hex) != 0) return luaL_error(L, "SHA-256 failed");
+  lua_pushlstring(L, hex, 64);
+  return 1;
+}
+
+static int l_hmac_sha256(lua_State *L) {
+  size_t kn, n;
+  const char *k = luaL_checklstring(L, 1, &kn);
+  const char *s = luaL_checklstring(L, 2, &n);
+  unsigned char mac[32];
+  if (wa_hmac_sha256(k, kn, s, n, mac) != 0) return luaL_error(L, "HMAC-SHA-256 failed");
+  lua_pushlstring(L, (const char *)mac, 32);
+  return 1;
+}
+
+static int l_base64(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  size_t out = wa_base64_len(n);
+  /* GC-owned scratch: LuaJIT's luaL_Buffer has no prepbuffsize */
+  char *p = (char *)lua_newuserdata(L, out + 1);
+  wa_base64((const unsigned char *)s, n, p);
+  lua_pushlstring(L, p, out);
+  return 1;
+}
+
+/* ---- core.sign: the general signer (tests, and transports other than curl) -- */
+
+typedef struct {
+  sigv4_key_cache cache;
+  sigv4_out out;
+} signer;
+
+static int signer_gc(lua_State *L) {
+  signer *s = (signer *)luaL_checkudata(L, 1, SIGNER_MT);
+  sigv4_cache_clear(&s->cache);
+  sigv4_out_free(&s->out);
+  return 0;
+}
+
+static const char *field_string(lua_State *L, int t, const char *name, size_t *len, int required) {
+  const char *s;
+  lua_getfield(L, t, name);
+  if (lua_isnil(L, -1) && !required) {
+    lua_pop(L, 1);
+    if (len) *len = 0;
+    return NULL;
+  }
+  if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "sign: field '%s' must be a string", name);
+  s = lua_tolstring(L, -1, len);
+  lua_pop(L, 1); /* the string stays alive: the argument table refers to it */
+  return s;
+}
+
+static int field_bool(lua_State *L, int t, const char *name, int dflt) {
+  int v;
+  lua_getfield(L, t, name);
+  v = lua_isnil(L, -1) ? dflt : lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+static void set_string_field(lua_State *L, const char *name, const wa_buf *b) {
+  lua_pushlstring(L, b->data ? b->data : "", b->len);
+  lua_setfield(L, -2, name);
+}
+
+/* core.sign{method=, path=, query=, headers={{name,value},...}, payload_hash= | body=,
+ *           access_key_id=, secret_access_key=, region=, service=, amz_date=,
+ *           normalize=true, double_encode=true}
+ * -> {authorization=, signature=, canonical_request=, string_to_sign=,
+ *     signed_headers=, derived_key=bool} */
+static int l_sign(lua_State *L) {
+  signer *sg = (signer *)luaL_checkudata(L, lua_upvalueindex(1), SIGNER_MT);
+  sigv4_request req;
+  sigv4_params p;
+  sigv4_header *hs;
+  size_t n, i, body_len;
+  const char *body;
+  char payload_hash[65];
+  unsigned long before;
+  int rc;
+
+  luaL_checktype(L, 1, LUA_TTABLE);
+  memset(&req, 0, sizeof req);
+  memset(&p, 0, sizeof p);
+  req.method = field_string(L, 1, "method", NULL, 1);
+  req.path = field_string(L, 1, "path", &req.path_len, 1);
+  req.query = field_string(L, 1, "query", &req.query_len, 0);
+  req.normalize_path = field_bool(L, 1, "normalize", 1);
+  req.double_encode = field_bool(L, 1, "double_encode", 1);
+  req.payload_hash = field_string(L, 1, "payload_hash", NULL, 0);
+  if (req.payload_hash == NULL) {
+    body = field_string(L, 1, "body", &body_len, 0);
+    if (wa_sha256_hex(body ? body : "", body ? body_len : 0, payload_hash) != 0)
+      return luaL_error(L, "SHA-256 failed");
+    req.payload_hash = payload_hash;
+  }
+  p.access_key_id = field_string(L, 1, "access_key_id", NULL, 1);
+  p.secret_access_key = field_string(L, 1, "secret_access_key", &p.secret_len, 1);
+  p.region = field_string(L, 1, "region", NULL, 1);
+  p.service = field_string(L, 1, "service", NULL, 1);
+  p.amz_date = field_string(L, 1, "amz_date", NULL, 1);
+
+  lua_getfield(L, 1, "headers");
+  luaL_checktype(L, -1, LUA_TTABLE);
+  n = wa_rawlen(L, -1);
+  hs = (sigv4_header *)lua_newuserdata(L, (n ? n : 1) * sizeof *hs); /* GC-owned */
+  for (i = 0; i < n; i++) {
+    lua_rawgeti(L, -2, (int)i + 1);
+    luaL_checktype(L, -1, LUA_TTABLE);
+    lua_rawgeti(L, -1, 1);
+    lua_rawgeti(L, -2, 2);
+    if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+      return luaL_error(L, "sign: headers[%d] must be {name, value} strings", (int)i + 1);
+    hs[i].name = lua_tolstring(L, -2, &hs[i].name_len);
+    hs[i].value = lua_tolstring(L, -1, &hs[i].value_len);
+    lua_pop(L, 3); /* strings stay referenced by the headers table */
+  }
+  req.headers = hs;
+  req.n_headers = n;
+
+  before = sg->cache.derivations;
+  rc = sigv4_sign(&req, &p, &sg->cache, &sg->out);
+  if (rc == SIGV4_ENOMEM) return luaL_error(L, "not enough memory");
+  if (rc != SIGV4_OK) return push_failure(L, "invalid", "cannot sign: malformed input", NULL);
+  lua_createtable(L, 0, 6);
+  set_string_field(L, "authorization", &sg->out.authorization);
+  set_string_field(L, "canonical_request", &sg->out.canonical_request);
+  set_string_field(L, "string_to_sign", &sg->out.string_to_sign);
+  set_string_field(L, "signed_headers", &sg->out.signed_headers);
+  lua_pushstring(L, sg->out.signature);
+  lua_setfield(L, -2, "signature");
+  lua_pushboolean(L, sg->cache.derivations != before);
+  lua_setfield(L, -2, "derived_key");
+  return 1;
+}
+
+/* ---- the client: one curl handle, one signing-key cache, reused buffers ---- */
+
+typedef struct {
+  wa_http http;
+  int open;
+  char *url;     /* endpoint + /v1/whatsapp/send */
+  char *path;    /* the path part of url, as signed */
+  char *host;    /* the Host header we sign and send */
+  char *region;
+  char *service;
+  size_t max_message_bytes;
+  sigv4_key_cache keys;
+  sigv4_out sig;
+  wa_json_scratch json;
+  wa_buf body;
+  wa_buf lines; /* request header lines, NUL-separated */
+  unsigned long requests;
+} client;
+
+static void client_release(client *c) {
+  if (c->open) wa_http_close(&c->http);
+  c->open = 0;
+  free(c->url);
+  free(c->path);
+  free(c->host);
+  free(c->region);
+  free(c->service);
+  c->url = c->path = c->host = c->region = c->service = NULL;
+  sigv4_cache_clear(&c->keys);
+  sigv4_out_free(&c->sig);
+  wa_json_scratch_free(&c->json);
+  wa_buf_free(&c->body);
+  wa_buf_free(&c->lines);
+}
+
+static client *check_client(lua_State *L) {
+  client *c = (client *)luaL_checkudata(L, 1, CLIENT_MT);
+  if (!c->open) luaL_error(L, "whatsapp client is closed");
+  return c;
+}
+
+static int config_int(lua_State *L, const char *name, long dflt) {
+  long v;
+  lua_getfield(L, 1, name);
+  v = lua_isnil(L, -1) ? dflt : (long)luaL_checknumber(L, -1);
+  lua_pop(L, 1);
+  return (int)v;
+}
+
+static char *config_string(lua_State *L, const char *name, int required) {
+  char *copy;
+  lua_getfield(L, 1, name);
+  if (lua_isnil(L, -1) && !required) {
+    lua_pop(L, 1);
+    return NULL;
+  }
+  if (lua_type(L, -1) != LUA_TSTRING) {
+    luaL_error(L, "new_client: '%s' must be a string", name);
+    return NULL;
+  }
+  copy = dup_string(lua_tostring(L, -1));
+  lua_pop(L, 1);
+  if (copy == NULL) luaL_error(L, "not enough memory");
+  return copy;
+}
+
+/* core.new_client{url=, path=, host=, region=, service=, ca_file=, connect_timeout_ms=,
+ *                 timeout_ms=, max_message_bytes=, user_agent=} */
+static int l_new_client(lua_State *L) {
+  client *c;
+  wa_http_config hc;
+  char *ca, *ua;
+  int rc;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  c = (client *)lua_newuserdata(L, sizeof *c);
+  memset(c, 0, sizeof *c);
+  wa_setmetatable(L, CLIENT_MT); /* from here __gc frees whatever is set */
+  c->url = config_string(L, "url", 1);
+  c->path = config_string(L, "path", 1);
+  c->host = config_string(L, "host", 1);
+  c->region = config_string(L, "region", 1);
+  c->service = config_string(L, "service", 1);
+  c->max_message_bytes = (size_t)config_int(L, "max_message_bytes", 2048000);
+  hc.connect_timeout_ms = config_int(L, "connect_timeout_ms", 3000);
+  hc.timeout_ms = config_int(L, "timeout_ms", 10000);
+  ca = config_string(L, "ca_file", 0);
+  ua = config_string(L, "user_agent", 0);
+  hc.ca_file = ca;
+  hc.user_agent = ua;
+  rc = wa_http_init(&c->http, &hc); /* libcurl copies the strings */
+  free(ca);
+  free(ua);
+  if (rc != 0) return luaL_error(L, "libcurl could not make a handle");
+  c->open = 1;
+  return 1;
+}
+
+static int add_line(wa_buf *b, const char *a, const char *v, size_t vlen) {
+  if (wa_buf_addstr(b, a) || wa_buf_add(b, v, vlen) || wa_buf_addc(b, '\0')) return -1;
+  return 0;
+}
+
+/* Splits the NUL-separated lines into an array of pointers (at most max). */
+static size_t line_pointers(const wa_buf *b, const char **out, size_t max) {
+  size_t n = 0, i = 0;
+  while (i < b->len && n < max) {
+    out[n++] = b->data + i;
+    i += strlen(b->data + i) + 1;
+  }
+  return n;
+}
+
+static const char *http_kind(wa_http_result r) {
+  switch (r) {
+    case WA_HTTP_ECONNECT: return "connect";
+    case WA_HTTP_ETIMEOUT_CONNECT: return "connect_timeout";
+    case WA_HTTP_ETIMEOUT: return "timeout";
+    case WA_HTTP_ETLS: return "tls";
+    case WA_HTTP_ERESPONSE: return "response";
+    default: return "transport";
+  }
+}
+
+/* Pushes status, value (decoded JSON, or the raw text), request_id,
+ * error_type, date, retry_after. */
+static int push_answer(lua_State *L, client *c) {
+  char rid[128], etype[256], date[64], retry[32];
+  lua_pushinteger(L, (lua_Integer)c->http.status);
+  if (c->http.body.len == 0 || wa_json_decode(L, c->http.body.data, c->http.body.len) != 0)
+    lua_pushlstring(L, c->http.body.data ? c->http.body.data : "", c->http.body.len);
+  if (wa_http_header(&c->http, "x-amzn-RequestId", rid, sizeof rid) >= 0) lua_pushstring(L, rid);
+  else lua_pushnil(L);
+  if (wa_http_header(&c->http, "x-amzn-ErrorType", etype, sizeof etype) >= 0) lua_pushstring(L, etype);
+  else lua_pushnil(L);
+  if (wa_http_header(&c->http, "Date", date, sizeof date) >= 0) lua_pushstring(L, date);
+  else lua_pushnil(L);
+  if (wa_http_header(&c->http, "x-amz-retry-after", retry, sizeof retry) >= 0) lua_pushstring(L, retry);
+  else lua_pushnil(L);
+  return 6;
+}
+
+/* client:send(message, origination_id, meta_api_version, access_key_id,
+ *             secret_access_key, session_token|nil, clock_offset|nil)
+ * Encodes, base64s, builds the body, signs, POSTs and parses in one call.
+ * -> status, value, request_id, error_type, date, retry_after
+ *  | nil, kind, message[, field] */
+static int l_client_send(lua_State *L) {
+  client *c = check_client(L);
+  size_t id_len, ver_len, akid_len, secret_len, token_len = 0, msg_len = 0, b64_len;
+  const char *id = luaL_checklstring(L, 3, &id_len);
+  const char *ver = luaL_checklstring(L, 4, &ver_len);
+  const char *akid = luaL_checklstring(L, 5, &akid_len);
+  const char *secret = luaL_checklstring(L, 6, &secret_len);
+  const char *token = luaL_optlstring(L, 7, NULL, &token_len);
+  long offset = (long)luaL_optnumber(L, 8, 0);
+  const char *msg = NULL;
+  char amz_date[17], payload_hash[65];
+  sigv4_header hs[4];
+  sigv4_request req;
+  sigv4_params p;
+  const char *lines[8];
+  size_t n_lines;
+  wa_http_result r;
+  int rc;
+
+  /* 1. the WhatsApp message as JSON bytes */
+  if (lua_type(L, 2) == LUA_TSTRING) {
+    const char *text = lua_tolstring(L, 2, &msg_len);
+    rc = wa_json_normalize_text(text, msg_len, &c->json.box, "whatsapp", &msg, &msg_len, &c->json.err);
+  } else {
+    luaL_checktype(L, 2, LUA_TTABLE);
+    rc = wa_json_encode(L, 2, &c->json.box, "whatsapp", &c->json.err);
+    if (rc == 0) {
+      msg = c->json.box.text;
+      msg_len = strlen(msg);
+    }
+  }
+  if (rc == -2) return luaL_error(L, "not enough memory");
+  if (rc != 0) {
+    /* the field is the path inside the message, as builders name it: text.body */
+    const char *f = c->json.err.field.len ? c->json.err.field.data : "message";
+    return push_failure(L, "invalid", c->json.err.message, f);
+  }
+  if (msg_len > c->max_message_bytes) {
+    char why[160];
+    snprintf(why, sizeof why, "at most %lu bytes of JSON before base64 (got %lu)",
+             (unsigned long)c->max_message_bytes, (unsigned long)msg_len);
+    wa_json_box_clear(&c->json.box);
+    return push_failure(L, "invalid", why, "message");
+  }
+  if (has_crlf(akid, akid_len) || has_crlf(secret, secret_len) || (token && has_crlf(token, token_len))) {
+    wa_json_box_clear(&c->json.box);
+    return push_failure(L, "invalid", "must not contain CR or LF", "credentials");
+  }
+
+  /* 2. the AWS body: {"message":"<base64>","metaApiVersion":..,"originationPhoneNumberId":..} */
+  b64_len = wa_base64_len(msg_len);
+  wa_buf_clear(&c->body);
+  if (wa_buf_reserve(&c->body, b64_len + id_len + ver_len + 80) != 0) goto oom;
+  wa_buf_addstr(&c->body, "{\"message\":\"");
+  wa_base64((const unsigned char *)msg, msg_len, c->body.data + c->body.len);
+  c->body.len += b64_len;
+  wa_json_box_clear(&c->json.box); /* the JSON text is no longer needed */
+  if (wa_buf_addstr(&c->body, "\",\"metaApiVersion\":") || wa_json_add_string(&c->body, ver, ver_len) ||
+      wa_buf_addstr(&c->body, ",\"originationPhoneNumberId\":") ||
+      wa_json_add_string(&c->body, id, id_len) || wa_buf_addc(&c->body, '}'))
+    goto oom;
+
+  /* 3. sign */
+  format_amz_date(offset, amz_date);
+  if (wa_sha256_hex(c->body.data, c->body.len, payload_hash) != 0)
+    return luaL_error(L, "SHA-256 failed");
+  hs[0].name = "content-type", hs[0].name_len = 12;
+  hs[0].value = "application/json", hs[0].value_len = 16;
+  hs[1].name = "host", hs[1].name_len = 4;
+  hs[1].value = c->host, hs[1].value_len = strlen(c->host);
+  hs[2].name = "x-amz-date", hs[2].name_len = 10;
+  hs[2].value = amz_date, hs[2].value_len = 16;
+  hs[3].name = "x-amz-security-token", hs[3].name_len = 20;
+  hs[3].value = token, hs[3].value_len = token_len;
+  memset(&req, 0, sizeof req);
+  req.method = "POST";
+  req.path = c->path;
+  req.path_len = strlen(c->path);
+  req.headers = hs;
+  req.n_headers = token ? 4 : 3;
+  req.payload_hash = payload_hash;
+  req.normalize_path = 1;
+  req.double_encode = 1;
+  p.access_key_id = akid;
+  p.secret_access_key = secret;
+  p.secret_len = secret_len;
+  p.region = c->region;
+  p.service = c->service;
+  p.amz_date = amz_date;
+  rc = sigv4_sign(&req, &p, &c->keys, &c->sig);
+  if (rc == SIGV4_ENOMEM) goto oom;
+  if (rc != SIGV4_OK) return push_failure(L, "invalid", "cannot sign this request", "credentials");
+
+  /* 4. POST */
+  wa_buf_clear(&c->lines);
+  if (add_line(&c->lines, "Host: ", c->host, strlen(c->host)) ||
+      add_line(&c->lines, "Content-Type: ", "application/json", 16) ||
+      add_line(&c->lines, "X-Amz-Date: ", amz_date, 16) ||
+      (token && add_line(&c->lines, "X-Amz-Security-Token: ", token, token_len)) ||
+      add_line(&c->lines, "Authorization: ", c->sig.authorization.data, c->sig.authorization.len) ||
+      add_line(&c->lines, "Accept: ", "application/json", 16) ||
+      add_line(&c->lines, "Expect:", "", 0))
+    goto oom;
+  n_lines = line_pointers(&c->lines, lines, 8);
+  c->requests++;
+  r = wa_http_perform(&c->http, "POST", c->url, lines, n_lines, c->body.data, c->body.len);
+  if (r != WA_HTTP_OK) return push_failure(L, http_kind(r), c->http.errbuf, NULL);
+
+  /* 5. the answer */
+  return push_answer(L, c);
+
+oom:
+  wa_json_box_clear(&c->json.box);
+  return luaL_error(L, "not enough memory");
+}
+
+/* client:request(method, url, headers|nil, body|nil): a plain HTTP exchange on
+ * the client's handle (credential endpoints, test control).
+ * -> status, body, headers{lowercased name = value} | nil, kind, message */
+static int l_client_request(lua_State *L) {
+  client *c = check_client(L);
+  const char *method = luaL_checkstring(L, 2);
+  const char *url = luaL_checkstring(L, 3);
+  size_t body_len = 0;
+  const char *body = luaL_optlstring(L, 5, NULL, &body_len);
+  const char *lines[64];
+  size_t n_lines;
+  wa_http_result r;
+  const char *p, *end;
+
+  wa_buf_clear(&c->lines);
+  if (!lua_isnoneornil(L, 4)) {
+    luaL_checktype(L, 4, LUA_TTABLE);
+    lua_pushnil(L);
+    while (lua_next(L, 4) != 0) {
+      size_t kn, vn;
+      const char *k, *v;
+      if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+        return luaL_error(L, "request: headers must map strings to strings");
+      k = lua_tolstring(L, -2, &kn);
+      v = lua_tolstring(L, -1, &vn);
+      if (has_crlf(k, kn) || has_crlf(v, vn) || memchr(k, ':', kn))
+        return push_failure(L, "invalid", "header name or value contains CR, LF or ':'", k);
+      if (wa_buf_add(&c->lines, k, kn) || wa_buf_addstr(&c->lines, vn ? ": " : ";") ||
+          add_line(&c->lines, "", v, vn))
+        return luaL_error(L, "not enough memory");
+      lua_pop(L, 1);
+    }
+  }
+  if (add_line(&c->lines, "Expect:", "", 0)) return luaL_error(L, "not enough memory");
+  n_lines = line_pointers(&c->lines, lines, 64);
+  r = wa_http_perform(&c->http, method, url, lines, n_lines, body, body_len);
+  if (r != WA_HTTP_OK) return push_failure(L, http_kind(r), c->http.errbuf, NULL);
+  lua_pushinteger(L, (lua_Integer)c->http.status);
+  lua_pushlstring(L, c->http.body.data ? c->http.body.data : "", c->http.body.len);
+  lua_newtable(L);
+  p = c->http.headers.data;
+  end = p ? p + c->http.headers.len : p;
+  while (p && p < end) {
+    const char *eol = memchr(p, '\n', (size_t)(end - p)), *colon;
+    const char *le = eol ? eol : end;
+    colon = memchr(p, ':', (size_t)(le - p));
+    if (colon && memcmp(p, "HTTP/", 5) != 0) {
+      const char *v = colon + 1, *ve = le;
+      luaL_Buffer name;
+      const char *q;
+      while (v < ve && (*v == ' ' || *v == '\t')) v++;
+      while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ')) ve--;
+      luaL_buffinit(L, &name);
+      for (q = p; q < colon; q++) luaL_addchar(&name, (char)(*q >= 'A' && *q <= 'Z' ? *q + 32 : *q));
+      luaL_pushresult(&name);
+      lua_pushlstring(L, v, (size_t)(ve - v));
+      lua_rawset(L, -3);
+    }
+    p = eol ? eol + 1 : end;
+  }
+  return 3;
+}
+
+/* client:stats() -> {requests=, key_derivations=} */
+static int l_client_stats(lua_State *L) {
+  client *c = (client *)luaL_checkudata(L, 1, CLIENT_MT);
+  lua_createtable(L, 0, 2);
+  lua_pushnumber(L, (lua_Number)c->requests);
+  lua_setfield(L, -2, "requests");
+  lua_pushnumber(L, (lua_Number)c->keys.derivations);
+  lua_setfield(L, -2, "key_derivations");
+  return 1;
+}
+
+static int l_client_close(lua_State *L) {
+  client *c = (client *)luaL_checkudata(L, 1, CLIENT_MT);
+  client_release(c); /* idempotent */
+  return 0;
+}
+
+static int l_client_tostring(lua_State *L) {
+  client *c = (client *)luaL_checkudata(L, 1, CLIENT_MT);
+  if (c->open) lua_pushfstring(L, "whatsapp.core.Client (%s)", c->url ? c->url : "?");
+  else lua_pushstring(L, "whatsapp.core.Client (closed)");
+  return 1;
+}
+
+static int l_versions(lua_State *L) {
+  curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+  lua_createtable(L, 0, 5);
+  lua_pushstring(L, VERSION);
+  lua_setfield(L, -2, "whatsapp");
+  lua_pushstring(L, v->version);
+  lua_setfield(L, -2, "curl");
+  lua_pushstring(L, v->ssl_version ? v->ssl_version : "none");
+  lua_setfield(L, -2, "ssl");
+  lua_pushboolean(L, (v->features & CURL_VERSION_HTTP2) != 0);
+  lua_setfield(L, -2, "http2");
+  lua_pushstring(L, cJSON_Version());
+  lua_setfield(L, -2, "cjson");
+  return 1;
+}
+
+static const luaL_Reg client_methods[] = {
+    {"send", l_client_send},   {"request", l_client_request}, {"stats", l_client_stats},
+    {"close", l_client_close}, {NULL, NULL}};
+
+static const luaL_Reg functions[] = {
+    {"encode", l_encode},         {"decode", l_decode},           {"set_array_mt", l_set_array_mt},
+    {"utf8_valid", l_utf8_valid}, {"sha256_hex", l_sha256_hex},   {"hmac_sha256", l_hmac_sha256},
+    {"base64", l_base64},         {"new_client", l_new_client},   {"versions", l_versions},
+    {NULL, NULL}};
+
+int luaopen_whatsapp_core(lua_State *L);
+__attribute__((visibility("default"))) int luaopen_whatsapp_core(lua_State *L) {
+  wa_checkversion(L);
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return luaL_error(L, "libcurl failed to start");
+
+  luaL_newmetatable(L, WA_JSON_SCRATCH_MT);
+  lua_pushcfunction(L, json_scratch_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+
+  luaL_newmetatable(L, CLIENT_MT);
+  lua_pushcfunction(L, l_client_close);
+  lua_setfield(L, -2, "__gc");
+#if LUA_VERSION_NUM >= 504
+  lua_pushcfunction(L, l_client_close);
+  lua_setfield(L, -2, "__close");
+#endif
+  lua_pushcfunction(L, l_client_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_newtable(L);
+  wa_setfuncs(L, client_methods);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+
+  wa_newlib(L, functions);
+
+  /* core.sign keeps its own key cache and buffers in an upvalue */
+  {
+    signer *s = (signer *)lua_newuserdata(L, sizeof *s);
+    memset(s, 0, sizeof *s);
+    luaL_newmetatable(L, SIGNER_MT);
+    lua_pushcfunction(L, signer_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_setmetatable(L, -2);
+    lua_pushcclosure(L, l_sign, 1);
+    lua_setfield(L, -2, "sign");
+  }
+
+  lua_pushlightuserdata(L, NULL);
+  lua_setfield(L, -2, "null");
+  lua_pushinteger(L, LUA_VERSION_NUM);
+  lua_setfield(L, -2, "_LUA_VERSION_NUM");
+  lua_pushstring(L, VERSION);
+  lua_setfield(L, -2, "_VERSION");
+  return 1;
+}

@@ -1,0 +1,181 @@
+#include "http.h"
+
+#include <string.h>
+#include <strings.h>
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud) {
+  wa_http *h = (wa_http *)ud;
+  size_t len = size * n;
+  if (h->body.len + len > WA_HTTP_MAX_RESPONSE) {
+    h->too_large = 1;
+    return 0; /* makes libcurl stop with CURLE_WRITE_ERROR */
+  }
+  return wa_buf_add(&h->body, p, len) == 0 ? len : 0;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud) {
+  wa_http *h = (wa_http *)ud;
+  size_t len = size * n;
+  /* A new status line starts a new answer (after a 100 Continue, say):
+   * keep only the headers of the final one. */
+  if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) wa_buf_clear(&h->headers);
+  if (h->headers.len + len > 64 * 1024) return 0;
+  return wa_buf_add(&h->headers, p, len) == 0 ? len : 0;
+}
+
+int wa_http_init(wa_http *h, const wa_http_config *cfg) {
+  CURL *c;
+  memset(h, 0, sizeof *h);
+  c = curl_easy_init();
+  if (c == NULL) return -1;
+  h->easy = c;
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* no SIGALRM: safe in threads */
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
+  /* Peer verification is always on; there is deliberately no option to turn it off. */
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, cfg->connect_timeout_ms);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, cfg->timeout_ms);
+  if (cfg->ca_file) curl_easy_setopt(c, CURLOPT_CAINFO, cfg->ca_file);
+  if (cfg->user_agent) curl_easy_setopt(c, CURLOPT_USERAGENT, cfg->user_agent);
+  return 0;
+}
+
+void wa_http_close(wa_http *h) {
+  if (h->easy) curl_easy_cleanup(h->easy);
+  h->easy = NULL;
+  wa_buf_free(&h->body);
+  wa_buf_free(&h->headers);
+}
+
+static wa_http_result classify(wa_http *h, CURLcode rc) {
+  switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT: {
+      curl_off_t connected = 0;
+      curl_easy_getinfo(h->easy, CURLINFO_CONNECT_TIME_T, &connected);
+      return connected == 0 ? WA_HTTP_ETIMEOUT_CONNECT : WA_HTTP_ETIMEOUT;
+    }
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+      return WA_HTTP_ECONNECT;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_USE_SSL_FAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+      return WA_HTTP_ETLS;
+    case CURLE_WRITE_ERROR:
+      if (h->too_large) {
+        strcpy(h->errbuf, "the answer is larger than 4 MiB");
+        return WA_HTTP_ERESPONSE;
+      }
+      return WA_HTTP_EOTHER;
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_BAD_CONTENT_ENCODING:
+      return WA_HTTP_ERESPONSE;
+    default:
+      return WA_HTTP_EOTHER;
+  }
+}
+
+wa_http_result wa_http_perform(wa_http *h, const char *method, const char *url,
+                               const char *const *header_lines, size_t n_lines, const char *body,
+                               size_t body_len) {
+  struct curl_slist *list = NULL;
+  CURL *c = h->easy;
+  CURLcode rc;
+  size_t i;
+
+  wa_buf_clear(&h->body);
+  wa_buf_clear(&h->headers);
+  h->status = 0;
+  h->too_large = 0;
+  h->errbuf[0] = '\0';
+  for (i = 0; i < n_lines; i++) {
+    struct curl_slist *next = curl_slist_append(list, header_lines[i]);
+    if (next == NULL) {
+      curl_slist_free_all(list);
+      strcpy(h->errbuf, "out of memory");
+      return WA_HTTP_EOTHER;
+    }
+    list = next;
+  }
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+  if (body != NULL) {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, strcmp(method, "POST") == 0 ? NULL : method);
+  } else if (strcmp(method, "GET") == 0) {
+    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
+  } else {
+    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+  }
+  rc = curl_easy_perform(c);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL); /* the list dies below */
+  curl_slist_free_all(list);
+  if (rc != CURLE_OK) {
+    wa_http_result r = classify(h, rc);
+    if (h->errbuf[0] == '\0') {
+      strncpy(h->errbuf, curl_easy_strerror(rc), sizeof h->errbuf - 1);
+      h->errbuf[sizeof h->errbuf - 1] = '\0';
+    }
+    return r;
+  }
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &h->status);
+  if (wa_buf_terminate(&h->body) != 0) {
+    strcpy(h->errbuf, "out of memory");
+    return WA_HTTP_EOTHER;
+  }
+  return WA_HTTP_OK;
+}
+
+long wa_http_header(const wa_http *h, const char *name, char *out, size_t out_size) {
+  const char *p = h->headers.data, *end = p + h->headers.len;
+  size_t nlen = strlen(name);
+  if (p == NULL) return -1;
+  while (p < end) {
+    const char *eol = memchr(p, '\n', (size_t)(end - p));
+    const char *line_end = eol ? eol : end;
+    if ((size_t)(line_end - p) > nlen && p[nlen] == ':' && strncasecmp(p, name, nlen) == 0) {
+      const char *v = p + nlen + 1, *ve = line_end;
+      size_t n;
+      while (v < ve && (*v == ' ' || *v == '\t')) v++;
+      while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t')) ve--;
+      n = (size_t)(ve - v);
+      if (out_size > 0) {
+        size_t m = n < out_size - 1 ? n : out_size - 1;
+        memcpy(out, v, m);
+        out[m] = '\0';
+      }
+      return (long)n;
+    }
+    p = eol ? eol + 1 : end;
+  }
+  return -1;
+}

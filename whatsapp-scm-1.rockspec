@@ -1,0 +1,46 @@
+rockspec_format = "3.0"
+package = "whatsapp"
+version = "scm-1"
+source = {
+  url = "git+file:///work/main",
+}
+description = {
+  summary = "Send WhatsApp messages through AWS End User Messaging Social",
+  detailed = [[
+A Lua module with a C core (SigV4 with OpenSSL, JSON with cJSON, HTTP with libcurl)
+that calls SendWhatsAppMessage. Works on Lua 5.4 and LuaJIT 2.1.
+]],
+  license = "MIT",
+  labels = { "aws", "whatsapp", "sigv4" },
+}
+dependencies = { "lua >= 5.1" }
+external_dependencies = {
+  -- Debian keeps curl/curl.h under the multiarch include dir, which LuaRocks 3.8
+  -- does not search: check the library only, the compiler finds the header.
+  CURL = { library = "curl" },
+  OPENSSL = { header = "openssl/evp.h", library = "crypto" },
+  CJSON = { header = "cjson/cJSON.h", library = "cjson" },
+}
+build = {
+  type = "builtin",
+  modules = {
+    ["whatsapp"] = "lua/whatsapp/init.lua",
+    ["whatsapp.array"] = "lua/whatsapp/array.lua",
+    ["whatsapp.client"] = "lua/whatsapp/client.lua",
+    ["whatsapp.config"] = "lua/whatsapp/config.lua",
+    ["whatsapp.credentials"] = "lua/whatsapp/credentials.lua",
+    ["whatsapp.errors"] = "lua/whatsapp/errors.lua",
+    ["whatsapp.params"] = "lua/whatsapp/params.lua",
+    ["whatsapp.core"] = {
+      sources = { "src/core.c", "src/sigv4.c", "src/json.c", "src/http.c", "src/crypto.c", "src/buf.c" },
+      defines = { "_POSIX_C_SOURCE=200809L", "OPENSSL_API_COMPAT=0x30000000L", "OPENSSL_NO_DEPRECATED" },
+      libraries = { "curl", "crypto", "cjson" },
+      incdirs = { "$(OPENSSL_INCDIR)", "$(CJSON_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)", "$(CJSON_LIBDIR)" },
+    },
+  },
+}
+test = {
+  type = "command",
+  command = "make test",
+}
