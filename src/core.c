@@ -286,12 +286,12 @@ static client *check_client(lua_State *L) {
   return c;
 }
 
-static int config_int(lua_State *L, const char *name, long dflt) {
+static long config_long(lua_State *L, const char *name, long dflt) {
   long v;
   lua_getfield(L, 1, name);
   v = lua_isnil(L, -1) ? dflt : (long)luaL_checknumber(L, -1);
   lua_pop(L, 1);
-  return (int)v;
+  return v;
 }
 
 static char *config_string(lua_State *L, const char *name, int required) {
@@ -312,7 +312,7 @@ static char *config_string(lua_State *L, const char *name, int required) {
 }
 
 /* core.new_client{url=, path=, host=, region=, service=, ca_file=, connect_timeout_ms=,
- *                 timeout_ms=, max_message_bytes=, user_agent=} */
+ *                 timeout_ms=, max_message_bytes=, max_response_bytes=, user_agent=} */
 static int l_new_client(lua_State *L) {
   client *c;
   wa_http_config hc;
@@ -327,9 +327,10 @@ static int l_new_client(lua_State *L) {
   c->host = config_string(L, "host", 1);
   c->region = config_string(L, "region", 1);
   c->service = config_string(L, "service", 1);
-  c->max_message_bytes = (size_t)config_int(L, "max_message_bytes", 2048000);
-  hc.connect_timeout_ms = config_int(L, "connect_timeout_ms", 3000);
-  hc.timeout_ms = config_int(L, "timeout_ms", 10000);
+  c->max_message_bytes = (size_t)config_long(L, "max_message_bytes", 2048000);
+  hc.connect_timeout_ms = config_long(L, "connect_timeout_ms", 3000);
+  hc.timeout_ms = config_long(L, "timeout_ms", 10000);
+  hc.max_response = (size_t)config_long(L, "max_response_bytes", 0);
   ca = config_string(L, "ca_file", 0);
   ua = config_string(L, "user_agent", 0);
   hc.ca_file = ca;

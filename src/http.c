@@ -1,12 +1,13 @@
 #include "http.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud) {
   wa_http *h = (wa_http *)ud;
   size_t len = size * n;
-  if (h->body.len + len > WA_HTTP_MAX_RESPONSE) {
+  if (h->body.len + len > h->max_response) {
     h->too_large = 1;
     return 0; /* makes libcurl stop with CURLE_WRITE_ERROR */
   }
@@ -29,6 +30,7 @@ int wa_http_init(wa_http *h, const wa_http_config *cfg) {
   c = curl_easy_init();
   if (c == NULL) return -1;
   h->easy = c;
+  h->max_response = cfg->max_response ? cfg->max_response : WA_HTTP_MAX_RESPONSE;
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* no SIGALRM: safe in threads */
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
@@ -89,7 +91,8 @@ static wa_http_result classify(wa_http *h, CURLcode rc) {
       return WA_HTTP_ETLS;
     case CURLE_WRITE_ERROR:
       if (h->too_large) {
-        strcpy(h->errbuf, "the answer is larger than 4 MiB");
+        snprintf(h->errbuf, sizeof h->errbuf, "the answer is larger than %lu bytes",
+                 (unsigned long)h->max_response);
         return WA_HTTP_ERESPONSE;
       }
       return WA_HTTP_EOTHER;

@@ -9,13 +9,14 @@
 #include "buf.h"
 #include "internal.h"
 
-#define WA_HTTP_MAX_RESPONSE (4u << 20) /* this API answers with a few hundred bytes */
+#define WA_HTTP_MAX_RESPONSE (4u << 20) /* default cap: this API answers with a few hundred bytes */
 
 typedef struct {
   CURL *easy;
   wa_buf body;    /* response body */
   wa_buf headers; /* response header lines of the final answer, as received */
   long status;
+  size_t max_response;
   int too_large;
   char errbuf[CURL_ERROR_SIZE];
 } wa_http;
@@ -35,6 +36,7 @@ typedef struct {
   long timeout_ms;
   const char *ca_file;  /* NULL: the system store */
   const char *user_agent;
+  size_t max_response;  /* 0: WA_HTTP_MAX_RESPONSE */
 } wa_http_config;
 
 /* 0 on success; -1 when libcurl could not make a handle. */

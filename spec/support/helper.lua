@@ -37,6 +37,7 @@ local function ctl()
   H.require_standin()
   control = control or core.new_client {
     url = H.http, path = "/", host = "x", region = "us-east-1", service = "social-messaging",
+    max_response_bytes = 256 * 1024 * 1024, timeout_ms = 60000,
   }
   return control
 end
