@@ -17,7 +17,8 @@ describe("build", function()
     end)
   end
 
-  local loader = [['package.path="lua/?.lua;lua/?/init.lua;"..package.path; package.cpath="build/%s/?.so"; require "whatsapp"; print "loaded"']]
+  local loader = "'package.path=\"lua/?.lua;lua/?/init.lua;\"..package.path; "
+    .. "package.cpath=\"build/%s/?.so\"; require \"whatsapp\"; print \"loaded\"'"
 
   it("loads the build made for this runtime", function()
     local out = run(H.runtime .. " -e " .. loader:format(H.runtime))

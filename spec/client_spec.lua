@@ -38,7 +38,8 @@ describe("configuration", function()
 
   it("picks the endpoint: option, AWS_ENDPOINT_URL_SOCIALMESSAGING, AWS_ENDPOINT_URL, region", function()
     local e = { AWS_ENDPOINT_URL_SOCIALMESSAGING = "http://127.0.0.1:9", AWS_ENDPOINT_URL = "http://127.0.0.1:8" }
-    assert.are.equal("https://x.test", config.resolve({ region = "us-east-1", endpoint = "https://x.test" }, env(e)).endpoint)
+    local with_option = config.resolve({ region = "us-east-1", endpoint = "https://x.test" }, env(e))
+    assert.are.equal("https://x.test", with_option.endpoint)
     assert.are.equal("http://127.0.0.1:9", config.resolve({ region = "us-east-1" }, env(e)).endpoint)
     e.AWS_ENDPOINT_URL_SOCIALMESSAGING = nil
     assert.are.equal("http://127.0.0.1:8", config.resolve({ region = "us-east-1" }, env(e)).endpoint)

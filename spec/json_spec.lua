@@ -2,14 +2,17 @@
 local whatsapp = require "whatsapp"
 local core = require "whatsapp.core"
 
+local math_type = math.type -- luacheck: ignore 143 (Lua 5.3+ only)
+local maxinteger = math.maxinteger -- luacheck: ignore 143
+
 local function enc(v, product) return core.encode(v, product) end
 
 describe("JSON encoding", function()
   it("keeps integers integers and floats exact", function()
     assert.are.equal('{"a":1,"b":-7,"c":0.5,"d":1e+300}', enc { a = 1, b = -7, c = 0.5, d = 1e300 })
     assert.are.equal("[9007199254740991]", enc { 9007199254740991 })
-    if math.type then -- Lua 5.3+: 64-bit integers survive whole
-      assert.are.equal("[9223372036854775807]", enc { math.maxinteger })
+    if math_type then -- Lua 5.3+: 64-bit integers survive whole
+      assert.are.equal("[9223372036854775807]", enc { maxinteger })
     end
   end)
 
@@ -122,7 +125,7 @@ describe("JSON decoding", function()
     assert.is_true(v.a[4])
     assert.are.equal(whatsapp.null, v.a[5])
     assert.is_false(v.b.c)
-    if math.type then assert.are.equal("integer", math.type(v.a[1])) end
+    if math_type then assert.are.equal("integer", math_type(v.a[1])) end
   end)
 
   it("keeps arrays arrays when encoded again", function()

@@ -483,7 +483,9 @@ def authenticate(method, raw_path, headers, body, scheme, region):
     try:
         if not _AMZ_DATE_RE.match(amz_date):
             raise ValueError
-        when = datetime.datetime.strptime(amz_date, _SIGV4_FMT)
+        d = amz_date
+        when = datetime.datetime(int(d[0:4]), int(d[4:6]), int(d[6:8]),
+                                 int(d[9:11]), int(d[11:13]), int(d[13:15]))
     except ValueError:
         raise ApiError("IncompleteSignatureException",
                        "Date must be in ISO-8601 'basic format'. Got '%s'. "
