@@ -20,9 +20,9 @@ LUA54_INC := /usr/include/lua5.4
 LUAJIT_INC := /usr/include/luajit-2.1
 
 DEB_PACKAGES := gcc make pkg-config lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev lua-busted \
-	lua-check luarocks libcurl4-openssl-dev libssl-dev libcjson-dev python3-botocore openssl
+	lua-check luarocks libcurl4-openssl-dev libssl-dev libcjson-dev python3-botocore openssl nginx
 
-.PHONY: all deps test demo lint clean
+.PHONY: all deps test demo lint bench-standin clean
 
 all: build/lua5.4/whatsapp/core.so build/luajit/whatsapp/core.so
 
@@ -56,3 +56,7 @@ demo: deps all
 
 clean:
 	rm -rf build
+
+# sends/s of a 10,000-message loop against the stand-in, next to a botocore peer
+bench-standin: deps all
+	@bash bench/standin.sh 10000

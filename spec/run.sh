@@ -7,16 +7,18 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 work=$(mktemp -d /tmp/whatsapp-test.XXXXXX)
-standin_pid=""
+standin_pid="" h2_pid=""
 cleanup() {
-  if [ -n "$standin_pid" ]; then kill "$standin_pid" 2>/dev/null; wait "$standin_pid" 2>/dev/null; fi
+  for pid in $h2_pid $standin_pid; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
   rm -rf "$work"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 # shellcheck source=spec/support/start-standin.sh
 . spec/support/start-standin.sh
 start_standin "$work" || { echo "0 passed, 1 failed"; exit 1; }
+start_h2_front "$work" || { echo "0 passed, 1 failed"; exit 1; }
 
 passed=0 failed=0
 for runtime in lua5.4 luajit; do

@@ -43,6 +43,21 @@ describe("send through the stand-in", function()
     assert.are.equal("https", last_message().scheme)
   end)
 
+  it("speaks HTTP/2 when the endpoint offers it, and HTTP/1.1 otherwise", function()
+    assert(H.h2, "the HTTP/2 front is not running")
+    local client = H.client { endpoint = H.h2 }
+    for _ = 1, 3 do
+      local id, err = client:send(TEXT)
+      assert.is_nil(err)
+      assert.is_string(id)
+    end
+    assert.are.equal("2", client:stats().http_version)
+    assert.are.equal(3, H.stats().accepted)
+    local c11 = H.client { endpoint = H.https }
+    assert.is_string((c11:send(TEXT)))
+    assert.are.equal("1.1", c11:stats().http_version)
+  end)
+
   it("refuses a server whose certificate another CA signed", function()
     local client = H.client { endpoint = H.https, ca_file = H.other_ca }
     local id, err = client:send(TEXT)

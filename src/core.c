@@ -571,10 +571,14 @@ static int l_client_request(lua_State *L) {
   return 3;
 }
 
-/* client:stats() -> {requests=, key_derivations=} */
+/* client:stats() -> {requests=, key_derivations=, http_version=} */
 static int l_client_stats(lua_State *L) {
   client *c = (client *)luaL_checkudata(L, 1, CLIENT_MT);
-  lua_createtable(L, 0, 2);
+  lua_createtable(L, 0, 3);
+  if (c->http.http_version) {
+    lua_pushstring(L, c->http.http_version == 20 ? "2" : c->http.http_version == 10 ? "1.0" : "1.1");
+    lua_setfield(L, -2, "http_version");
+  }
   lua_pushnumber(L, (lua_Number)c->requests);
   lua_setfield(L, -2, "requests");
   lua_pushnumber(L, (lua_Number)c->keys.derivations);

@@ -151,6 +151,11 @@ wa_http_result wa_http_perform(wa_http *h, const char *method, const char *url,
     return r;
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &h->status);
+  {
+    long v = 0;
+    curl_easy_getinfo(c, CURLINFO_HTTP_VERSION, &v);
+    h->http_version = v == CURL_HTTP_VERSION_2_0 ? 20 : v == CURL_HTTP_VERSION_1_0 ? 10 : 11;
+  }
   if (wa_buf_terminate(&h->body) != 0) {
     strcpy(h->errbuf, "out of memory");
     return WA_HTTP_EOTHER;

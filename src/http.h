@@ -16,6 +16,7 @@ typedef struct {
   wa_buf body;    /* response body */
   wa_buf headers; /* response header lines of the final answer, as received */
   long status;
+  long http_version;   /* of the last answer: 10, 11, 20 */
   size_t max_response;
   int too_large;
   char errbuf[CURL_ERROR_SIZE];

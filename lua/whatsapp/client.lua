@@ -108,6 +108,12 @@ function Client:send(message, opts)
   return nil, errors.from_response(status, value, request_id, error_type)
 end
 
+--- Counters of this client: requests made, signing keys derived, and the
+-- HTTP version of the last answer ("1.1" or "2").
+function Client:stats()
+  return self._transport:stats()
+end
+
 --- Closes the connection; the client can no longer send. Safe to call twice.
 function Client:close()
   self._transport:close()

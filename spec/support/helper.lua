@@ -6,6 +6,7 @@ local H = {}
 
 H.http = os.getenv("WA_STANDIN_HTTP")
 H.https = os.getenv("WA_STANDIN_HTTPS")
+H.h2 = os.getenv("WA_STANDIN_H2") -- nginx speaking HTTP/2 in front of the stand-in
 H.ca = os.getenv("WA_STANDIN_CA")
 H.other_ca = os.getenv("WA_STANDIN_OTHER_CA")
 H.runtime = os.getenv("WA_RUNTIME") or (jit and "luajit" or "lua5.4")
@@ -67,7 +68,7 @@ function H.client(overrides)
     credentials = H.creds.static,
   }
   for k, v in pairs(overrides or {}) do opts[k] = v end
-  if opts.endpoint == H.https and opts.ca_file == nil then opts.ca_file = H.ca end
+  if (opts.endpoint == H.https or opts.endpoint == H.h2) and opts.ca_file == nil then opts.ca_file = H.ca end
   return assert(whatsapp.new(opts))
 end
 

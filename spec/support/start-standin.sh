@@ -28,3 +28,48 @@ start_standin() {
   export WA_STANDIN_CA="$dir/certs/ca.pem"
   export WA_STANDIN_OTHER_CA="$dir/certs/other-ca.pem"
 }
+
+# start_h2_front DIR: nginx on a free loopback port speaking HTTP/2 over TLS
+# (the test certificate) in front of the stand-in's HTTP port, passing the
+# Host through so signatures still check out. Needs start_standin first. Sets
+# h2_pid and exports WA_STANDIN_H2.
+start_h2_front() {
+  local dir=$1/h2 port i user=""
+  mkdir -p "$dir/tmp"
+  port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  [ "$(id -u)" -eq 0 ] && user="user root;"
+  cat >"$dir/nginx.conf" <<CONF
+$user
+worker_processes 1;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 64; }
+http {
+  access_log $dir/access.log;
+  client_body_temp_path $dir/tmp/body; proxy_temp_path $dir/tmp/proxy;
+  fastcgi_temp_path $dir/tmp/fastcgi; uwsgi_temp_path $dir/tmp/uwsgi; scgi_temp_path $dir/tmp/scgi;
+  client_max_body_size 20m;
+  server {
+    listen 127.0.0.1:$port ssl http2;
+    ssl_certificate $1/certs/server.pem;
+    ssl_certificate_key $1/certs/server.key;
+    location / {
+      proxy_pass ${WA_STANDIN_HTTP};
+      proxy_http_version 1.1;
+      proxy_set_header Host \$http_host;
+      proxy_set_header Connection "";
+    }
+  }
+}
+CONF
+  nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" &
+  h2_pid=$!
+  for i in $(seq 1 50); do
+    /usr/bin/python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1",int(sys.argv[1])),0.2)' "$port" \
+      2>/dev/null && break
+    kill -0 "$h2_pid" 2>/dev/null || { cat "$dir/error.log" >&2; return 1; }
+    sleep 0.1
+  done
+  export WA_STANDIN_H2="https://127.0.0.1:$port"
+}
