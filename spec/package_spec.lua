@@ -35,7 +35,7 @@ describe("package", function()
   end)
 
   it("is luacheck clean", function()
-    local out = run("luacheck -q --no-color lua spec examples .luacheckrc whatsapp-scm-1.rockspec")
+    local out = run("luacheck -q --no-color lua spec examples bench .luacheckrc whatsapp-scm-1.rockspec")
     assert.matches("0 warnings / 0 errors", out)
     assert.matches("exit=0", out)
   end)
