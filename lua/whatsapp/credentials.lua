@@ -18,13 +18,11 @@ local function check(c, source)
   if type(c) ~= "table" then
     return nil, errors.credentials(source .. " gave a " .. type(c) .. ", not a credentials table")
   end
-  for _, name in ipairs { "access_key_id", "secret_access_key" } do
-    local bad = params.header_safe(c[name])
-    if bad then return nil, errors.validation("credentials." .. name, bad) end
-  end
-  if c.session_token ~= nil then
-    local bad = params.header_safe(c.session_token)
-    if bad then return nil, errors.validation("credentials.session_token", bad) end
+  for _, name in ipairs { "access_key_id", "secret_access_key", "session_token" } do
+    if c[name] ~= nil or name ~= "session_token" then
+      local bad = params[name](c[name])
+      if bad then return nil, errors.validation("credentials." .. name, bad) end
+    end
   end
   return {
     access_key_id = c.access_key_id,

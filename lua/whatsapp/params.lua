@@ -31,11 +31,33 @@ function M.meta_api_version(v)
   return 'must be "v<digits>[.<digits>]", e.g. "v20.0"'
 end
 
---- A value that goes into a header (key id, token) or the credential scope.
-function M.header_safe(v)
+local function nonempty_string(v)
   if type(v) ~= "string" then return "must be a string (got " .. type(v) .. ")" end
   if v == "" then return "must not be empty" end
+  return nil
+end
+
+--- The access key id goes into the Authorization header's Credential=.
+function M.access_key_id(v)
+  local bad = nonempty_string(v)
+  if bad then return bad end
+  if not v:find("^[%w_%-.]+$") then return "must be ASCII letters and digits (like AKIA...)" end
+  return nil
+end
+
+--- The secret only keys the HMAC, but a line break in it is always a paste error.
+function M.secret_access_key(v)
+  local bad = nonempty_string(v)
+  if bad then return bad end
   if has_ctl(v) then return "must not contain CR, LF or other control characters" end
+  return nil
+end
+
+--- The session token is sent as the X-Amz-Security-Token header.
+function M.session_token(v)
+  local bad = nonempty_string(v)
+  if bad then return bad end
+  if not v:find("^[\33-\126]+$") then return "must be printable ASCII without spaces, CR or LF" end
   return nil
 end
 
