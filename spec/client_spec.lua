@@ -71,6 +71,8 @@ describe("configuration", function()
       { { region = "us-east-1", timeout = 0 }, "timeout" },
       { { region = "us-east-1", connect_timeout = -1 }, "connect_timeout" },
       { { region = "us-east-1", max_attempts = 0 }, "max_attempts" },
+      { { region = "us-east-1", user_agent = "x\r\nX-Injected: 1" }, "user_agent" },
+      { { region = "us-east-1", transport = "resty" }, "transport" },
     }
     for _, case in ipairs(cases) do
       local cfg, err = config.resolve(case[1], env {})
@@ -138,10 +140,23 @@ describe("client", function()
     assert.are.equal("phone_number_id", err.field)
   end)
 
-  it("raises for a message that is neither a table nor a string", function()
+  it("raises for a message that is neither a table nor a string, and for bad send options", function()
     local client = H.client()
     assert.has_error(function() client:send(42) end, "send: message must be a table or a JSON string (got number)")
-    assert.has_error(function() client:send({}, "opts") end)
+    assert.has_error(function() client:send({}, "opts") end, "send: opts must be a table (got string)")
+    assert.has_error(function() client:send({}, { phone_number_id = 5 }) end,
+      "send: option 'phone_number_id' must be a string (got number)")
+    assert.has_error(function() client:send({}, { phone_id = "x" }) end, "send: unknown option 'phone_id'")
+  end)
+
+  it("refuses to block nginx's event loop unless told to", function()
+    rawset(_G, "ngx", {})
+    local ok, err = pcall(whatsapp.new, { region = "us-east-1" })
+    local client = whatsapp.new { region = "us-east-1", transport = "curl" }
+    rawset(_G, "ngx", nil)
+    assert.is_false(ok)
+    assert.matches("blocks the worker", err)
+    assert.is_table(client)
   end)
 
   it("closes idempotently", function()

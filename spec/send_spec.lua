@@ -102,11 +102,39 @@ describe("send through the stand-in", function()
     assert.are.equal(json, last_message().message_text)
   end)
 
-  it("adds messaging_product to a JSON string that lacks it", function()
-    assert.is_string((H.client():send('{"to":"+1555","type":"text","text":{"body":"hi"}}')))
+  it("adds messaging_product to a JSON string that lacks it, keeping every other byte", function()
+    local json = '{ "to":"+1555","type":"text","text":{"body":"hi \\u00e9"},"n":12345678901234567890}'
+    assert.is_string((H.client():send(json)))
     local rec = last_message()
-    assert.are.equal("whatsapp", rec.message.messaging_product)
-    assert.are.equal("hi", rec.message.text.body)
+    assert.are.equal('{"messaging_product":"whatsapp", "to":"+1555","type":"text",'
+      .. '"text":{"body":"hi \\u00e9"},"n":12345678901234567890}', rec.message_text)
+  end)
+
+  it("refuses JSON text that only a lenient parser takes", function()
+    local client = H.client()
+    for _, bad in ipairs {
+      '{"to":"+1","type":"text","text":{"body":"line\nbreak"}}', -- raw control character
+      '{"to":"+1","n":01}', '{"to":"+1","n":1.}', '{"to":"+1","n":.5}', "{'to':'+1'}",
+      '{"to":"+1",}', '{"s":"\\x"}', '{"s":"\\ud800"}', '{"a":tru}',
+      string.rep('{"a":', 65) .. "1" .. string.rep("}", 65),
+    } do
+      local id, err = client:send(bad)
+      assert.is_nil(id, bad)
+      assert.are.equal("ParamValidationError", err.code)
+      assert.are.equal("message", err.field)
+      assert.matches("not valid JSON", err.message)
+    end
+    assert.are.equal(0, H.stats().requests)
+  end)
+
+  it("calls a credentials function for every send", function()
+    local calls = 0
+    local client = H.client { credentials = function()
+      calls = calls + 1
+      return H.creds.static
+    end }
+    for _ = 1, 3 do assert.is_string((client:send(TEXT))) end
+    assert.are.equal(3, calls)
   end)
 
   it("keeps a messaging_product the caller set", function()

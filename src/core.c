@@ -31,8 +31,9 @@ static char *dup_string(const char *s) {
   return p;
 }
 
+/* CR or LF would end a header line early; NUL would end our copy of it. */
 static int has_crlf(const char *s, size_t n) {
-  return memchr(s, '\r', n) != NULL || memchr(s, '\n', n) != NULL;
+  return memchr(s, '\r', n) != NULL || memchr(s, '\n', n) != NULL || memchr(s, '\0', n) != NULL;
 }
 
 /* nil, kind, message[, field] */
@@ -147,9 +148,12 @@ static int signer_gc(lua_State *L) {
   return 0;
 }
 
+/* Raw access: the string stays alive in the table while we use its pointer
+ * (an __index could hand out a fresh string that the GC then frees). */
 static const char *field_string(lua_State *L, int t, const char *name, size_t *len, int required) {
   const char *s;
-  lua_getfield(L, t, name);
+  lua_pushstring(L, name);
+  lua_rawget(L, t);
   if (lua_isnil(L, -1) && !required) {
     lua_pop(L, 1);
     if (len) *len = 0;
@@ -163,7 +167,8 @@ static const char *field_string(lua_State *L, int t, const char *name, size_t *l
 
 static int field_bool(lua_State *L, int t, const char *name, int dflt) {
   int v;
-  lua_getfield(L, t, name);
+  lua_pushstring(L, name);
+  lua_rawget(L, t);
   v = lua_isnil(L, -1) ? dflt : lua_toboolean(L, -1);
   lua_pop(L, 1);
   return v;
@@ -211,7 +216,8 @@ static int l_sign(lua_State *L) {
   p.service = field_string(L, 1, "service", NULL, 1);
   p.amz_date = field_string(L, 1, "amz_date", NULL, 1);
 
-  lua_getfield(L, 1, "headers");
+  lua_pushstring(L, "headers");
+  lua_rawget(L, 1);
   luaL_checktype(L, -1, LUA_TTABLE);
   n = wa_rawlen(L, -1);
   hs = (sigv4_header *)lua_newuserdata(L, (n ? n : 1) * sizeof *hs); /* GC-owned */
@@ -255,10 +261,13 @@ typedef struct {
   char *host;    /* the Host header we sign and send */
   char *region;
   char *service;
+  char *ca_file;
+  char *user_agent;
   size_t max_message_bytes;
   sigv4_key_cache keys;
   sigv4_out sig;
   wa_json_scratch json;
+  wa_buf text; /* a caller's JSON text with messaging_product spliced in */
   wa_buf body;
   wa_buf lines; /* request header lines, NUL-separated */
   unsigned long requests;
@@ -272,10 +281,13 @@ static void client_release(client *c) {
   free(c->host);
   free(c->region);
   free(c->service);
-  c->url = c->path = c->host = c->region = c->service = NULL;
+  free(c->ca_file);
+  free(c->user_agent);
+  c->url = c->path = c->host = c->region = c->service = c->ca_file = c->user_agent = NULL;
   sigv4_cache_clear(&c->keys);
   sigv4_out_free(&c->sig);
   wa_json_scratch_free(&c->json);
+  wa_buf_free(&c->text);
   wa_buf_free(&c->body);
   wa_buf_free(&c->lines);
 }
@@ -286,14 +298,16 @@ static client *check_client(lua_State *L) {
   return c;
 }
 
-static long config_long(lua_State *L, const char *name, long dflt) {
+static long config_long(lua_State *L, const char *name) {
   long v;
   lua_getfield(L, 1, name);
-  v = lua_isnil(L, -1) ? dflt : (long)luaL_checknumber(L, -1);
+  if (lua_type(L, -1) != LUA_TNUMBER) luaL_error(L, "new_client: '%s' must be a number", name);
+  v = (long)lua_tonumber(L, -1);
   lua_pop(L, 1);
   return v;
 }
 
+/* A malloc'd copy, owned by the client (freed by __gc whatever happens next). */
 static char *config_string(lua_State *L, const char *name, int required) {
   char *copy;
   lua_getfield(L, 1, name);
@@ -311,13 +325,13 @@ static char *config_string(lua_State *L, const char *name, int required) {
   return copy;
 }
 
-/* core.new_client{url=, path=, host=, region=, service=, ca_file=, connect_timeout_ms=,
- *                 timeout_ms=, max_message_bytes=, max_response_bytes=, user_agent=} */
+/* core.new_client{url=, path=, host=, region=, service=, connect_timeout_ms=,
+ *                 timeout_ms=, max_message_bytes=, ca_file=, user_agent=,
+ *                 max_response_bytes=}
+ * Every value is settled by Lua; this only copies them. */
 static int l_new_client(lua_State *L) {
   client *c;
   wa_http_config hc;
-  char *ca, *ua;
-  int rc;
   luaL_checktype(L, 1, LUA_TTABLE);
   c = (client *)lua_newuserdata(L, sizeof *c);
   memset(c, 0, sizeof *c);
@@ -327,18 +341,20 @@ static int l_new_client(lua_State *L) {
   c->host = config_string(L, "host", 1);
   c->region = config_string(L, "region", 1);
   c->service = config_string(L, "service", 1);
-  c->max_message_bytes = (size_t)config_long(L, "max_message_bytes", 2048000);
-  hc.connect_timeout_ms = config_long(L, "connect_timeout_ms", 3000);
-  hc.timeout_ms = config_long(L, "timeout_ms", 10000);
-  hc.max_response = (size_t)config_long(L, "max_response_bytes", 0);
-  ca = config_string(L, "ca_file", 0);
-  ua = config_string(L, "user_agent", 0);
-  hc.ca_file = ca;
-  hc.user_agent = ua;
-  rc = wa_http_init(&c->http, &hc); /* libcurl copies the strings */
-  free(ca);
-  free(ua);
-  if (rc != 0) return luaL_error(L, "libcurl could not make a handle");
+  c->ca_file = config_string(L, "ca_file", 0);
+  c->user_agent = config_string(L, "user_agent", 0);
+  c->max_message_bytes = (size_t)config_long(L, "max_message_bytes");
+  hc.connect_timeout_ms = config_long(L, "connect_timeout_ms");
+  hc.timeout_ms = config_long(L, "timeout_ms");
+  lua_getfield(L, 1, "max_response_bytes");
+  hc.max_response = (size_t)luaL_optnumber(L, -1, 0);
+  lua_pop(L, 1);
+  if ((c->user_agent && has_crlf(c->user_agent, strlen(c->user_agent))) || hc.timeout_ms < 1 ||
+      hc.connect_timeout_ms < 1)
+    return luaL_error(L, "new_client: bad user_agent or timeouts");
+  hc.ca_file = c->ca_file;
+  hc.user_agent = c->user_agent;
+  if (wa_http_init(&c->http, &hc) != 0) return luaL_error(L, "libcurl could not make a handle");
   c->open = 1;
   return 1;
 }
@@ -387,20 +403,21 @@ static int push_answer(lua_State *L, client *c) {
   return 6;
 }
 
-/* client:send(message, origination_id, meta_api_version, access_key_id,
- *             secret_access_key, session_token|nil, clock_offset|nil)
+/* client:send(message, default_product|nil, origination_id, meta_api_version,
+ *             access_key_id, secret_access_key, session_token|nil, clock_offset|nil)
  * Encodes, base64s, builds the body, signs, POSTs and parses in one call.
  * -> status, value, request_id, error_type, date, retry_after
  *  | nil, kind, message[, field] */
 static int l_client_send(lua_State *L) {
   client *c = check_client(L);
   size_t id_len, ver_len, akid_len, secret_len, token_len = 0, msg_len = 0, b64_len;
-  const char *id = luaL_checklstring(L, 3, &id_len);
-  const char *ver = luaL_checklstring(L, 4, &ver_len);
-  const char *akid = luaL_checklstring(L, 5, &akid_len);
-  const char *secret = luaL_checklstring(L, 6, &secret_len);
-  const char *token = luaL_optlstring(L, 7, NULL, &token_len);
-  long offset = (long)luaL_optnumber(L, 8, 0);
+  const char *product = luaL_optstring(L, 3, NULL);
+  const char *id = luaL_checklstring(L, 4, &id_len);
+  const char *ver = luaL_checklstring(L, 5, &ver_len);
+  const char *akid = luaL_checklstring(L, 6, &akid_len);
+  const char *secret = luaL_checklstring(L, 7, &secret_len);
+  const char *token = luaL_optlstring(L, 8, NULL, &token_len);
+  long offset = (long)luaL_optnumber(L, 9, 0);
   const char *msg = NULL;
   char amz_date[17], payload_hash[65];
   sigv4_header hs[4];
@@ -413,11 +430,15 @@ static int l_client_send(lua_State *L) {
 
   /* 1. the WhatsApp message as JSON bytes */
   if (lua_type(L, 2) == LUA_TSTRING) {
-    const char *text = lua_tolstring(L, 2, &msg_len);
-    rc = wa_json_normalize_text(text, msg_len, &c->json.box, "whatsapp", &msg, &msg_len, &c->json.err);
+    msg = lua_tolstring(L, 2, &msg_len);
+    rc = wa_json_normalize_text(msg, msg_len, &c->json.box, product, &c->text, &c->json.err);
+    if (rc == 0 && c->text.len) {
+      msg = c->text.data;
+      msg_len = c->text.len;
+    }
   } else {
     luaL_checktype(L, 2, LUA_TTABLE);
-    rc = wa_json_encode(L, 2, &c->json.box, "whatsapp", &c->json.err);
+    rc = wa_json_encode(L, 2, &c->json.box, product, &c->json.err);
     if (rc == 0) {
       msg = c->json.box.text;
       msg_len = strlen(msg);
@@ -436,6 +457,8 @@ static int l_client_send(lua_State *L) {
     wa_json_box_clear(&c->json.box);
     return push_failure(L, "invalid", why, "message");
   }
+  /* Lua checks credentials first; this guards the header lines of any caller
+   * of the C API, since a CR or LF there would inject a header. */
   if (has_crlf(akid, akid_len) || has_crlf(secret, secret_len) || (token && has_crlf(token, token_len))) {
     wa_json_box_clear(&c->json.box);
     return push_failure(L, "invalid", "must not contain CR or LF", "credentials");
@@ -449,6 +472,7 @@ static int l_client_send(lua_State *L) {
   wa_base64((const unsigned char *)msg, msg_len, c->body.data + c->body.len);
   c->body.len += b64_len;
   wa_json_box_clear(&c->json.box); /* the JSON text is no longer needed */
+  wa_buf_clear(&c->text);
   if (wa_buf_addstr(&c->body, "\",\"metaApiVersion\":") || wa_json_add_string(&c->body, ver, ver_len) ||
       wa_buf_addstr(&c->body, ",\"originationPhoneNumberId\":") ||
       wa_json_add_string(&c->body, id, id_len) || wa_buf_addc(&c->body, '}'))
@@ -519,8 +543,8 @@ static int l_client_request(lua_State *L) {
   const char *body = luaL_optlstring(L, 5, NULL, &body_len);
   const char *lines[64];
   size_t n_lines;
+  int count = 0;
   wa_http_result r;
-  const char *p, *end;
 
   wa_buf_clear(&c->lines);
   if (!lua_isnoneornil(L, 4)) {
@@ -533,8 +557,9 @@ static int l_client_request(lua_State *L) {
         return luaL_error(L, "request: headers must map strings to strings");
       k = lua_tolstring(L, -2, &kn);
       v = lua_tolstring(L, -1, &vn);
-      if (has_crlf(k, kn) || has_crlf(v, vn) || memchr(k, ':', kn))
-        return push_failure(L, "invalid", "header name or value contains CR, LF or ':'", k);
+      if (has_crlf(k, kn) || has_crlf(v, vn) || memchr(k, ':', kn) || kn == 0)
+        return push_failure(L, "invalid", "header name or value is empty or holds CR, LF, NUL or ':'", k);
+      if (++count > 48) return push_failure(L, "invalid", "more than 48 headers", NULL);
       if (wa_buf_add(&c->lines, k, kn) || wa_buf_addstr(&c->lines, vn ? ": " : ";") ||
           add_line(&c->lines, "", v, vn))
         return luaL_error(L, "not enough memory");
@@ -548,25 +573,17 @@ static int l_client_request(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)c->http.status);
   lua_pushlstring(L, c->http.body.data ? c->http.body.data : "", c->http.body.len);
   lua_newtable(L);
-  p = c->http.headers.data;
-  end = p ? p + c->http.headers.len : p;
-  while (p && p < end) {
-    const char *eol = memchr(p, '\n', (size_t)(end - p)), *colon;
-    const char *le = eol ? eol : end;
-    colon = memchr(p, ':', (size_t)(le - p));
-    if (colon && memcmp(p, "HTTP/", 5) != 0) {
-      const char *v = colon + 1, *ve = le;
+  {
+    size_t pos = 0, kn, vn, i;
+    const char *k, *v;
+    while (wa_http_next_header(&c->http, &pos, &k, &kn, &v, &vn)) {
       luaL_Buffer name;
-      const char *q;
-      while (v < ve && (*v == ' ' || *v == '\t')) v++;
-      while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ')) ve--;
       luaL_buffinit(L, &name);
-      for (q = p; q < colon; q++) luaL_addchar(&name, (char)(*q >= 'A' && *q <= 'Z' ? *q + 32 : *q));
+      for (i = 0; i < kn; i++) luaL_addchar(&name, (char)(k[i] >= 'A' && k[i] <= 'Z' ? k[i] + 32 : k[i]));
       luaL_pushresult(&name);
-      lua_pushlstring(L, v, (size_t)(ve - v));
+      lua_pushlstring(L, v, vn);
       lua_rawset(L, -3);
     }
-    p = eol ? eol + 1 : end;
   }
   return 3;
 }

@@ -62,9 +62,11 @@ void wa_http_close(wa_http *h) {
 static wa_http_result classify(wa_http *h, CURLcode rc) {
   switch (rc) {
     case CURLE_OPERATION_TIMEDOUT: {
-      curl_off_t connected = 0;
-      curl_easy_getinfo(h->easy, CURLINFO_CONNECT_TIME_T, &connected);
-      return connected == 0 ? WA_HTTP_ETIMEOUT_CONNECT : WA_HTTP_ETIMEOUT;
+      /* Did the request go out? (CONNECT_TIME is 0 on a reused connection, so
+       * it cannot tell.) Before: nothing was sent. After: it may have been. */
+      curl_off_t pretransfer = 0;
+      curl_easy_getinfo(h->easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+      return pretransfer == 0 ? WA_HTTP_ETIMEOUT_CONNECT : WA_HTTP_ETIMEOUT;
     }
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
@@ -128,11 +130,12 @@ wa_http_result wa_http_perform(wa_http *h, const char *method, const char *url,
   }
   curl_easy_setopt(c, CURLOPT_URL, url);
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+  curl_easy_setopt(c, CURLOPT_NOBODY, strcmp(method, "HEAD") == 0 ? 1L : 0L);
   if (body != NULL) {
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, strcmp(method, "POST") == 0 ? NULL : method);
-  } else if (strcmp(method, "GET") == 0) {
+  } else if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) {
     curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
   } else {
@@ -163,27 +166,41 @@ wa_http_result wa_http_perform(wa_http *h, const char *method, const char *url,
   return WA_HTTP_OK;
 }
 
-long wa_http_header(const wa_http *h, const char *name, char *out, size_t out_size) {
-  const char *p = h->headers.data, *end = p + h->headers.len;
-  size_t nlen = strlen(name);
-  if (p == NULL) return -1;
-  while (p < end) {
+int wa_http_next_header(const wa_http *h, size_t *pos, const char **name, size_t *name_len,
+                        const char **value, size_t *value_len) {
+  const char *base = h->headers.data, *end = base + h->headers.len;
+  const char *p = base ? base + *pos : NULL;
+  while (p && p < end) {
     const char *eol = memchr(p, '\n', (size_t)(end - p));
-    const char *line_end = eol ? eol : end;
-    if ((size_t)(line_end - p) > nlen && p[nlen] == ':' && strncasecmp(p, name, nlen) == 0) {
-      const char *v = p + nlen + 1, *ve = line_end;
-      size_t n;
+    const char *le = eol ? eol : end, *colon = memchr(p, ':', (size_t)(le - p));
+    *pos = (size_t)((eol ? eol + 1 : end) - base);
+    if (colon && colon > p && !(le - p >= 5 && memcmp(p, "HTTP/", 5) == 0)) {
+      const char *v = colon + 1, *ve = le;
       while (v < ve && (*v == ' ' || *v == '\t')) v++;
       while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t')) ve--;
-      n = (size_t)(ve - v);
+      *name = p;
+      *name_len = (size_t)(colon - p);
+      *value = v;
+      *value_len = (size_t)(ve - v);
+      return 1;
+    }
+    p = eol ? eol + 1 : end;
+  }
+  return 0;
+}
+
+long wa_http_header(const wa_http *h, const char *name, char *out, size_t out_size) {
+  size_t pos = 0, nlen = strlen(name), n, vn;
+  const char *k, *v;
+  while (wa_http_next_header(h, &pos, &k, &n, &v, &vn)) {
+    if (n == nlen && strncasecmp(k, name, nlen) == 0) {
       if (out_size > 0) {
-        size_t m = n < out_size - 1 ? n : out_size - 1;
+        size_t m = vn < out_size - 1 ? vn : out_size - 1;
         memcpy(out, v, m);
         out[m] = '\0';
       }
-      return (long)n;
+      return (long)vn;
     }
-    p = eol ? eol + 1 : end;
   }
   return -1;
 }

@@ -25,8 +25,8 @@ typedef struct {
 typedef enum {
   WA_HTTP_OK = 0,       /* an answer arrived (any status) */
   WA_HTTP_ECONNECT,     /* could not connect, connection dropped, DNS failed */
-  WA_HTTP_ETIMEOUT_CONNECT,
-  WA_HTTP_ETIMEOUT,     /* the total time limit */
+  WA_HTTP_ETIMEOUT_CONNECT, /* a time limit hit before the request went out */
+  WA_HTTP_ETIMEOUT,     /* a time limit hit after the request went out */
   WA_HTTP_ETLS,         /* handshake or certificate verification failed */
   WA_HTTP_ERESPONSE,    /* the answer was malformed or too large */
   WA_HTTP_EOTHER
@@ -50,6 +50,11 @@ WA_INTERNAL void wa_http_close(wa_http *h);
 WA_INTERNAL wa_http_result wa_http_perform(wa_http *h, const char *method, const char *url,
                                            const char *const *header_lines, size_t n_lines,
                                            const char *body, size_t body_len);
+
+/* Walks the response headers: start with *pos = 0; each call sets name and
+ * value (trimmed, not NUL-terminated) and returns 1, or 0 at the end. */
+WA_INTERNAL int wa_http_next_header(const wa_http *h, size_t *pos, const char **name,
+                                    size_t *name_len, const char **value, size_t *value_len);
 
 /* Finds a response header (case-insensitive name); its value, trimmed, is
  * copied into out (NUL-terminated, cut to out_size - 1). Returns the full

@@ -143,6 +143,8 @@ static void record_path(encoder *e, int upto) {
       /* keep odd keys readable and short: ["a key"] */
       size_t n = f->key_len > 40 ? 40 : f->key_len, k;
       int utf8 = wa_utf8_valid(f->key, f->key_len);
+      if (utf8) /* cut on a character boundary */
+        while (n < f->key_len && n > 0 && ((unsigned char)f->key[n] & 0xC0) == 0x80) n--;
       wa_buf_addstr(b, "[\"");
       for (k = 0; k < n; k++) {
         unsigned char c = (unsigned char)f->key[k];
@@ -251,7 +253,7 @@ static cJSON *encode_table(encoder *e, int idx) {
     return NULL;
   }
   e->path[e->depth].table = self;
-  luaL_checkstack(L, 6, "JSON nesting");
+  if (!lua_checkstack(L, 6)) return e->oom = 1, NULL; /* raising here would leak subtrees */
 
   /* Pass 1: is it an array (keys exactly 1..n) or an object (string keys)? */
   lua_pushnil(L);
@@ -417,45 +419,184 @@ int wa_json_encode(lua_State *L, int idx, wa_json_box *box, const char *default_
   return 0;
 }
 
+/* ---- checking JSON text ------------------------------------------------ */
+
+/* A strict RFC 8259 reader that only checks: cJSON accepts things Meta would
+ * not (raw control characters in strings, "01", "1."), and a message is
+ * checked before it leaves the machine. UTF-8 is checked separately. */
+typedef struct {
+  const unsigned char *p, *end;
+  const char *why;
+} reader;
+
+static void skip_ws(reader *r) {
+  while (r->p < r->end && (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r')) r->p++;
+}
+
+static int hex4(reader *r, unsigned *out) {
+  unsigned v = 0;
+  int i;
+  if (r->end - r->p < 4) return 0;
+  for (i = 0; i < 4; i++) {
+    unsigned c = r->p[i];
+    v <<= 4;
+    if (c >= '0' && c <= '9') v |= c - '0';
+    else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F') v |= c - 'A' + 10;
+    else return 0;
+  }
+  r->p += 4;
+  *out = v;
+  return 1;
+}
+
+static int read_string(reader *r) {
+  r->p++; /* the opening quote */
+  while (r->p < r->end) {
+    unsigned c = *r->p++;
+    if (c == '"') return 1;
+    if (c < 0x20) return r->why = "a control character must be escaped inside a string", 0;
+    if (c == '\\') {
+      unsigned u, lo;
+      if (r->p >= r->end) break;
+      c = *r->p++;
+      if (c == 'u') {
+        if (!hex4(r, &u)) return r->why = "bad \\u escape", 0;
+        if (u >= 0xDC00 && u <= 0xDFFF) return r->why = "lone UTF-16 surrogate in a \\u escape", 0;
+        if (u >= 0xD800 && u <= 0xDBFF) {
+          if (r->end - r->p < 2 || r->p[0] != '\\' || r->p[1] != 'u') return r->why = "lone UTF-16 surrogate in a \\u escape", 0;
+          r->p += 2;
+          if (!hex4(r, &lo) || lo < 0xDC00 || lo > 0xDFFF) return r->why = "lone UTF-16 surrogate in a \\u escape", 0;
+        }
+      } else if (!strchr("\"\\/bfnrt", (int)c) || c == 0) {
+        return r->why = "bad escape in a string", 0;
+      }
+    }
+  }
+  return r->why = "unterminated string", 0;
+}
+
+static int digits(reader *r) {
+  const unsigned char *start = r->p;
+  while (r->p < r->end && *r->p >= '0' && *r->p <= '9') r->p++;
+  return r->p > start;
+}
+
+static int read_number(reader *r) {
+  if (*r->p == '-') r->p++;
+  if (r->p < r->end && *r->p == '0') r->p++;
+  else if (!digits(r)) return r->why = "bad number", 0;
+  if (r->p < r->end && *r->p == '.') {
+    r->p++;
+    if (!digits(r)) return r->why = "bad number", 0;
+  }
+  if (r->p < r->end && (*r->p == 'e' || *r->p == 'E')) {
+    r->p++;
+    if (r->p < r->end && (*r->p == '+' || *r->p == '-')) r->p++;
+    if (!digits(r)) return r->why = "bad number", 0;
+  }
+  return 1;
+}
+
+static int read_value(reader *r, int depth) {
+  skip_ws(r);
+  if (r->p >= r->end) return r->why = "unexpected end", 0;
+  switch (*r->p) {
+    case '"': return read_string(r);
+    case '{':
+    case '[': {
+      unsigned char close = *r->p == '{' ? '}' : ']';
+      if (depth >= WA_JSON_MAX_DEPTH) return r->why = "nesting deeper than 64 levels", 0;
+      r->p++;
+      skip_ws(r);
+      if (r->p < r->end && *r->p == close) return r->p++, 1;
+      for (;;) {
+        if (close == '}') {
+          skip_ws(r);
+          if (r->p >= r->end || *r->p != '"') return r->why = "expected a string key", 0;
+          if (!read_string(r)) return 0;
+          skip_ws(r);
+          if (r->p >= r->end || *r->p != ':') return r->why = "expected ':'", 0;
+          r->p++;
+        }
+        if (!read_value(r, depth + 1)) return 0;
+        skip_ws(r);
+        if (r->p < r->end && *r->p == ',') {
+          r->p++;
+          continue;
+        }
+        if (r->p < r->end && *r->p == close) return r->p++, 1;
+        return r->why = close == '}' ? "expected ',' or '}'" : "expected ',' or ']'", 0;
+      }
+    }
+    case 't':
+      if (r->end - r->p >= 4 && memcmp(r->p, "true", 4) == 0) return r->p += 4, 1;
+      break;
+    case 'f':
+      if (r->end - r->p >= 5 && memcmp(r->p, "false", 5) == 0) return r->p += 5, 1;
+      break;
+    case 'n':
+      if (r->end - r->p >= 4 && memcmp(r->p, "null", 4) == 0) return r->p += 4, 1;
+      break;
+    default:
+      if (*r->p == '-' || (*r->p >= '0' && *r->p <= '9')) return read_number(r);
+  }
+  return r->why = "unexpected character", 0;
+}
+
 int wa_json_normalize_text(const char *s, size_t len, wa_json_box *box, const char *default_product,
-                           const char **out, size_t *out_len, wa_json_error *err) {
-  const char *end = NULL;
+                           wa_buf *out, wa_json_error *err) {
+  reader r;
+  const unsigned char *open;
   err->message[0] = '\0';
   wa_buf_clear(&err->field);
   wa_buf_terminate(&err->field);
   wa_json_box_clear(box);
+  wa_buf_clear(out);
   if (!wa_utf8_valid(s, len)) {
     snprintf(err->message, sizeof err->message, "JSON text is not valid UTF-8");
     return -1;
   }
-  box->tree = cJSON_ParseWithLengthOpts(s, len, &end, 0);
-  if (box->tree == NULL) {
-    snprintf(err->message, sizeof err->message, "not valid JSON (near byte %ld)",
-             end ? (long)(end - s) + 1 : 0L);
-    return -1;
-  }
-  while (end && end < s + len && (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
-    end++;
-  if (end != s + len) {
-    snprintf(err->message, sizeof err->message, "trailing bytes after the JSON value (byte %ld)",
-             (long)(end - s) + 1);
-    return -1;
-  }
-  if (!cJSON_IsObject(box->tree)) {
+  r.p = (const unsigned char *)s;
+  r.end = r.p + len;
+  r.why = NULL;
+  skip_ws(&r);
+  open = r.p;
+  if (r.p >= r.end || *r.p != '{') {
     snprintf(err->message, sizeof err->message, "must be a JSON object");
     return -1;
   }
-  if (default_product == NULL ||
-      cJSON_GetObjectItemCaseSensitive(box->tree, "messaging_product") != NULL) {
-    *out = s; /* send the caller's bytes as they are */
-    *out_len = len;
+  if (!read_value(&r, 0)) {
+    snprintf(err->message, sizeof err->message, "not valid JSON: %s at byte %ld", r.why,
+             (long)((const char *)r.p - s) + 1);
+    return -1;
+  }
+  skip_ws(&r);
+  if (r.p != r.end) {
+    snprintf(err->message, sizeof err->message, "not valid JSON: trailing bytes at byte %ld",
+             (long)((const char *)r.p - s) + 1);
+    return -1;
+  }
+  if (default_product == NULL) return 0;
+  /* cJSON decodes escapes in keys, so "messaging\u005fproduct" counts too */
+  box->tree = cJSON_ParseWithLength(s, len);
+  if (box->tree == NULL) return -2; /* it passed the strict check: only memory is left */
+  if (cJSON_GetObjectItemCaseSensitive(box->tree, "messaging_product") != NULL) {
+    wa_json_box_clear(box);
     return 0;
   }
-  if (add_default_product(box->tree, default_product) != 0) return -2;
-  box->text = cJSON_PrintUnformatted(box->tree);
-  if (box->text == NULL) return -2;
-  *out = box->text;
-  *out_len = strlen(box->text);
+  wa_json_box_clear(box);
+  {
+    /* splice the member in after '{' so every other byte stays the caller's */
+    const unsigned char *after = open + 1, *q = after;
+    size_t head = (size_t)((const char *)after - s);
+    while (q < r.end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')) q++;
+    if (wa_buf_reserve(out, len + strlen(default_product) + 32) || wa_buf_add(out, s, head) ||
+        wa_buf_addstr(out, "\"messaging_product\":") ||
+        wa_json_add_string(out, default_product, strlen(default_product)) ||
+        (*q != '}' && wa_buf_addc(out, ',')) || wa_buf_add(out, s + head, len - head))
+      return -2;
+  }
   return 0;
 }
 
@@ -499,16 +640,17 @@ static void push_json(lua_State *L, const cJSON *item, int depth) {
 }
 
 int wa_json_decode(lua_State *L, const char *s, size_t len) {
-  wa_json_scratch *holder;
-  cJSON *tree = cJSON_ParseWithLength(s, len); /* cJSON caps nesting itself */
-  if (tree == NULL) return -1;
-  /* Pushing values may raise on memory: park the tree in a userdata whose
-   * __gc frees it, so no path leaks it. */
-  holder = (wa_json_scratch *)lua_newuserdata(L, sizeof *holder);
+  /* Pushing values may raise on memory: the tree lives in a userdata whose
+   * __gc frees it, made before the tree so no path leaks it. */
+  wa_json_scratch *holder = (wa_json_scratch *)lua_newuserdata(L, sizeof *holder);
   memset(holder, 0, sizeof *holder);
-  holder->box.tree = tree;
   wa_setmetatable(L, WA_JSON_SCRATCH_MT);
-  push_json(L, tree, 0);
+  holder->box.tree = cJSON_ParseWithLength(s, len); /* cJSON caps nesting itself */
+  if (holder->box.tree == NULL) {
+    lua_pop(L, 1);
+    return -1;
+  }
+  push_json(L, holder->box.tree, 0);
   wa_json_scratch_free(holder);
   lua_remove(L, -2);
   return 0;

@@ -52,12 +52,15 @@ WA_INTERNAL void wa_json_scratch_free(wa_json_scratch *s);
 WA_INTERNAL int wa_json_encode(lua_State *L, int idx, wa_json_box *box, const char *default_product,
                                wa_json_error *err);
 
-/* Takes JSON text from the caller: checks UTF-8, parses, requires an object,
- * and adds messaging_product when missing. On success *out and *out_len point to
- * either the caller's bytes (untouched) or box->text. Same returns as above. */
+/* Takes JSON text from the caller: checks UTF-8 and strict JSON syntax (what
+ * cJSON lets through, such as raw control characters in strings, is refused),
+ * requires an object, and, when default_product is not NULL and the object
+ * has no "messaging_product", writes into out the caller's text with that
+ * member spliced in after the opening brace; every other byte is kept. When
+ * out stays empty the caller's text is to be sent as it is. Returns 0, -1
+ * with err filled in, or -2 on memory exhaustion. */
 WA_INTERNAL int wa_json_normalize_text(const char *s, size_t len, wa_json_box *box,
-                                       const char *default_product, const char **out,
-                                       size_t *out_len, wa_json_error *err);
+                                       const char *default_product, wa_buf *out, wa_json_error *err);
 
 /* Pushes the Lua value of a JSON text (objects and arrays become tables,
  * arrays carry the array metatable, null becomes the null sentinel). Returns

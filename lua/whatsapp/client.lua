@@ -20,6 +20,10 @@ local secrets = setmetatable({}, { __mode = "k" })
 local VERSION = core._VERSION
 local DEFAULT_USER_AGENT = "whatsapp-lua/" .. VERSION .. " (" .. (jit and jit.version or _VERSION) .. ")"
 
+local function milliseconds(seconds)
+  return math.max(1, math.ceil(seconds * 1000)) -- 0 would mean "no limit" to libcurl
+end
+
 function M.new(opts)
   local cfg, err = config.resolve(opts)
   if not cfg then return nil, err end
@@ -30,8 +34,8 @@ function M.new(opts)
     region = cfg.region,
     service = config.SERVICE,
     ca_file = cfg.ca_file,
-    connect_timeout_ms = math.floor(cfg.connect_timeout * 1000 + 0.5),
-    timeout_ms = math.floor(cfg.timeout * 1000 + 0.5),
+    connect_timeout_ms = milliseconds(cfg.connect_timeout),
+    timeout_ms = milliseconds(cfg.timeout),
     max_message_bytes = params.MAX_MESSAGE_BYTES,
     user_agent = cfg.user_agent or DEFAULT_USER_AGENT,
   }
@@ -42,24 +46,36 @@ function M.new(opts)
     meta_api_version = cfg.meta_api_version,
     max_attempts = cfg.max_attempts,
     profile = cfg.profile,
+    connect_timeout = cfg.connect_timeout,
+    timeout = cfg.timeout,
     _transport = transport,
   }, Client)
   secrets[self] = { option = cfg.credentials }
   return self
 end
 
---- The credentials to sign with (resolved on first use, then kept).
+--- The credentials to sign with. A table (or the environment) is resolved
+-- once; a function is called for every send, so it can hand out refreshed
+-- temporary credentials (it may cache them itself).
 function Client:credentials()
   local s = secrets[self]
-  if not s.resolved then
-    local c, err = credentials.resolve(s.option)
-    if not c then return nil, err end
-    s.resolved = c
-  end
-  return s.resolved
+  if s.resolved then return s.resolved end
+  local c, err = credentials.resolve(s.option)
+  if not c then return nil, err end
+  if type(s.option) ~= "function" then s.resolved = c end
+  return c
 end
 
+local SEND_OPTIONS = { phone_number_id = true, meta_api_version = true }
+
 local function check_send_opts(self, opts)
+  if opts ~= nil then
+    if type(opts) ~= "table" then error("send: opts must be a table (got " .. type(opts) .. ")", 4) end
+    for k, v in pairs(opts) do
+      if not SEND_OPTIONS[k] then error("send: unknown option '" .. tostring(k) .. "'", 4) end
+      if type(v) ~= "string" then error("send: option '" .. k .. "' must be a string (got " .. type(v) .. ")", 4) end
+    end
+  end
   local id = opts and opts.phone_number_id or self.phone_number_id
   if id == nil then
     return nil, errors.validation("phone_number_id",
@@ -75,6 +91,24 @@ local function check_send_opts(self, opts)
   return id, version
 end
 
+-- Words for a transport failure, with the limit that was hit.
+local function describe_failure(self, kind, text)
+  if kind == "connect_timeout" then
+    return string.format("timed out before the request was sent (connect_timeout %gs, timeout %gs); "
+      .. "nothing was delivered: %s", self.connect_timeout, self.timeout, text)
+  elseif kind == "timeout" then
+    return string.format("no answer within timeout (%gs) after the request was sent; "
+      .. "the message may have been delivered: %s", self.timeout, text)
+  elseif kind == "connect" then
+    return "cannot reach " .. self.endpoint .. ": " .. text
+  elseif kind == "tls" then
+    return "TLS with " .. self.endpoint .. " failed: " .. text
+  elseif kind == "response" then
+    return "malformed answer: " .. text
+  end
+  return text
+end
+
 --- Sends a WhatsApp message object (a table, or its JSON text).
 -- `messaging_product` defaults to "whatsapp". Returns the messageId, or nil
 -- and an error object. opts: phone_number_id, meta_api_version.
@@ -83,20 +117,17 @@ function Client:send(message, opts)
   if mt ~= "table" and mt ~= "string" then
     error("send: message must be a table or a JSON string (got " .. mt .. ")", 2)
   end
-  if opts ~= nil and type(opts) ~= "table" then
-    error("send: opts must be a table (got " .. type(opts) .. ")", 2)
-  end
   local id, version = check_send_opts(self, opts)
   if not id then return nil, version end
   local creds, cerr = self:credentials()
   if not creds then return nil, cerr end
 
-  local status, value, request_id, error_type = self._transport:send(message, id, version,
-    creds.access_key_id, creds.secret_access_key, creds.session_token)
+  local status, value, request_id, error_type = self._transport:send(message, config.MESSAGING_PRODUCT, id,
+    version, creds.access_key_id, creds.secret_access_key, creds.session_token)
   if not status then
     local kind, text, field = value, request_id, error_type
     if kind == "invalid" then return nil, errors.validation(field or "message", text) end
-    return nil, errors.transport(kind, text)
+    return nil, errors.transport(kind, describe_failure(self, kind, text))
   end
   if status >= 200 and status < 300 then
     if type(value) == "table" and type(value.messageId) == "string" then return value.messageId end
@@ -105,7 +136,8 @@ function Client:send(message, opts)
       message = "the answer has no messageId", retryable = false,
     }
   end
-  return nil, errors.from_response(status, value, request_id, error_type)
+  return nil, errors.from_response(status, value, request_id, error_type,
+    { creds.secret_access_key, creds.session_token })
 end
 
 --- Counters of this client: requests made, signing keys derived, and the
@@ -124,6 +156,6 @@ function Client:__tostring()
     self.endpoint, self.phone_number_id or "per send")
 end
 
-if _VERSION ~= "Lua 5.1" then Client.__close = Client.close end
+Client.__close = Client.close -- Lua 5.4: local client <close> = ...
 
 return M

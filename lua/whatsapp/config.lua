@@ -8,33 +8,31 @@ local M = {}
 M.SERVICE = "social-messaging" -- SigV4 signing name and endpoint prefix
 M.SEND_PATH = "/v1/whatsapp/send"
 M.DEFAULT_META_API_VERSION = "v20.0"
+M.MESSAGING_PRODUCT = "whatsapp" -- added to a message that does not say it
 
 -- option name -> Lua type it must have (a wrong type is a programming error)
 local OPTION_TYPES = {
   region = "string", credentials = { table = true, ["function"] = true }, profile = "string",
   endpoint = "string", phone_number_id = "string", meta_api_version = "string",
   ca_file = "string", connect_timeout = "number", timeout = "number", max_attempts = "number",
-  user_agent = "string",
+  user_agent = "string", transport = "string",
 }
 
 local function check_types(opts)
   for k, v in pairs(opts) do
     local want = OPTION_TYPES[k]
     if want == nil then
-      error("whatsapp.new: unknown option '" .. tostring(k) .. "'", 3)
+      error("whatsapp.new: unknown option '" .. tostring(k) .. "'", 4)
     end
     local ok = type(want) == "table" and want[type(v)] or type(v) == want
     if not ok then
       local wants = type(want) == "table" and "table or function" or want
-      error("whatsapp.new: option '" .. k .. "' must be a " .. wants .. " (got " .. type(v) .. ")", 3)
+      error("whatsapp.new: option '" .. k .. "' must be a " .. wants .. " (got " .. type(v) .. ")", 4)
     end
   end
 end
 
-local function nonempty(v)
-  if v == nil or v == "" then return nil end
-  return v
-end
+local nonempty = params.nonempty
 
 -- DNS suffix of the partition a region belongs to (endpoint-rule-set-1.json).
 local function dns_suffix(region)
@@ -137,7 +135,23 @@ function M.resolve(opts, getenv)
     return nil, errors.validation("max_attempts", "must be a whole number >= 1")
   end
   cfg.max_attempts = attempts
+
+  if opts.user_agent then
+    bad = params.user_agent(opts.user_agent)
+    if bad then return nil, errors.validation("user_agent", bad) end
+  end
   cfg.user_agent = opts.user_agent
+
+  -- libcurl blocks: inside nginx it would freeze every request of the worker.
+  -- The cosocket transport is not built yet, so there it must be asked for.
+  cfg.transport = opts.transport or "curl"
+  if cfg.transport ~= "curl" then
+    return nil, errors.validation("transport", 'must be "curl" (the only transport so far)')
+  end
+  if rawget(_G, "ngx") and opts.transport == nil then
+    error("whatsapp.new: inside nginx the libcurl transport blocks the worker's event loop; "
+      .. "pass transport = \"curl\" to accept that (the non-blocking transport is not built yet)", 3)
+  end
   return cfg
 end
 

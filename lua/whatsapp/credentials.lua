@@ -8,10 +8,7 @@ local params = require "whatsapp.params"
 
 local M = {}
 
-local function nonempty(v)
-  if v == nil or v == "" then return nil end
-  return v
-end
+local nonempty = params.nonempty
 
 --- Checks a credentials table; returns a clean copy or nil, err.
 local function check(c, source)

@@ -77,10 +77,28 @@ local function truncate(s, n)
   return s:sub(1, n) .. "..."
 end
 
+-- Some AWS front ends explain a signature mismatch by quoting the canonical
+-- request they expected, session token included: never pass that on.
+local function redact(message, secrets)
+  local cut = message:find("The Canonical String for this request should have been", 1, true)
+  if cut then message = message:sub(1, cut - 1) .. "(the expected canonical request is not shown)" end
+  for _, secret in ipairs(secrets or {}) do
+    local from = 1
+    while true do
+      local i, j = message:find(secret, from, true)
+      if not i then break end
+      message = message:sub(1, i - 1) .. "<redacted>" .. message:sub(j + 1)
+      from = i + 10
+    end
+  end
+  return message
+end
+
 --- Builds the error of a non-2xx answer the way restJson1 clients parse it:
 -- code from x-amzn-ErrorType, else body code/Code/__type, else the status;
 -- message from body message/Message; request id from x-amzn-RequestId.
-function M.from_response(status, body, request_id, error_type)
+-- secrets: strings (secret key, session token) to strip from the message.
+function M.from_response(status, body, request_id, error_type, secrets)
   local code, message
   if type(body) == "table" then
     code = body.code or body.Code or body.__type
@@ -98,25 +116,27 @@ function M.from_response(status, body, request_id, error_type)
   return new {
     code = code,
     status = status,
-    message = message,
+    message = redact(message, secrets),
     request_id = request_id,
     retryable = is_retryable(code, status),
   }
 end
 
+-- kind reported by the C core -> code, retryable
 local TRANSPORT = {
-  connect = { "ConnectionError", "cannot reach the endpoint: ", true },
-  connect_timeout = { "TimeoutError", "connect timeout (connect_timeout) hit: ", true },
-  timeout = { "TimeoutError", "request timeout (timeout) hit: ", true },
-  tls = { "TLSError", "TLS failed: ", false },
-  response = { "ResponseError", "malformed answer: ", true },
-  transport = { "ConnectionError", "transport failed: ", true },
+  connect = { "ConnectionError", true },
+  connect_timeout = { "TimeoutError", true }, -- nothing was sent
+  timeout = { "TimeoutError", true },         -- sent; the message may have been delivered
+  tls = { "TLSError", false },
+  response = { "ResponseError", false },
+  transport = { "ConnectionError", false },   -- libcurl failed in a way no retry mends
 }
 
---- Maps a transport failure of the C core (kind, message) to an error.
-function M.transport(kind, message)
+--- Maps a transport failure of the C core (kind, text) to an error; what
+-- says what happened in words a user can act on.
+function M.transport(kind, what)
   local t = TRANSPORT[kind] or TRANSPORT.transport
-  return new { code = t[1], message = t[2] .. tostring(message), retryable = t[3] }
+  return new { code = t[1], message = what, retryable = t[2] }
 end
 
 return M

@@ -5,6 +5,12 @@ local M = {}
 
 M.MAX_MESSAGE_BYTES = 2048000 -- WhatsAppMessageBlob max, counted before base64
 
+--- An environment value, or nil when unset or empty.
+function M.nonempty(v)
+  if v == nil or v == "" then return nil end
+  return v
+end
+
 local function has_ctl(s)
   return s:find("[%z\1-\31\127]") ~= nil
 end
@@ -58,6 +64,12 @@ function M.session_token(v)
   local bad = nonempty_string(v)
   if bad then return bad end
   if not v:find("^[\33-\126]+$") then return "must be printable ASCII without spaces, CR or LF" end
+  return nil
+end
+
+--- The User-Agent header.
+function M.user_agent(v)
+  if not v:find("^[\32-\126]+$") then return "must be printable ASCII (no CR, LF or other control characters)" end
   return nil
 end
 
