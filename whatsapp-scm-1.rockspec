@@ -2,7 +2,9 @@ rockspec_format = "3.0"
 package = "whatsapp"
 version = "scm-1"
 source = {
-  url = "git+file:///work/main",
+  -- `luarocks make` builds from the checkout and never fetches this; it is
+  -- set for real when the project is published.
+  url = "git+https://example.invalid/whatsapp.git",
 }
 description = {
   summary = "Send WhatsApp messages through AWS End User Messaging Social",
