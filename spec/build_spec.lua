@@ -2,12 +2,7 @@
 -- runtime fails loudly instead of misbehaving.
 local H = require "spec.support.helper"
 
-local function run(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1; echo \"exit=$?\""))
-  local out = p:read("*a")
-  p:close()
-  return out
-end
+local run = H.run
 
 describe("build", function()
   for _, build in ipairs { "lua5.4", "luajit" } do

@@ -2,12 +2,7 @@
 -- and the Lua sources are luacheck clean.
 local H = require "spec.support.helper"
 
-local function run(cmd)
-  local p = assert(io.popen("(" .. cmd .. ") 2>&1; echo \"exit=$?\""))
-  local out = p:read("*a")
-  p:close()
-  return out
-end
+local run = H.run
 
 describe("package", function()
   it("installs with luarocks make, offline, into a fresh tree and loads", function()

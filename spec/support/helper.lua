@@ -73,11 +73,14 @@ function H.client(overrides)
   return assert(whatsapp.new(opts))
 end
 
-function H.read_file(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
+--- Runs a shell command; returns its output (stderr included) followed by
+-- a line "exit=<status>".
+function H.run(cmd)
+  local p = assert(io.popen("(" .. cmd .. ") 2>&1; echo \"exit=$?\""))
+  local out = p:read("*a")
+  p:close()
+  return out
 end
+
 
 return H
