@@ -298,11 +298,19 @@ static client *check_client(lua_State *L) {
   return c;
 }
 
+/* A number in [min, max] as a long; anything else raises (converting an
+ * out-of-range double is undefined behaviour in C). */
+static long check_range(lua_State *L, int idx, double min, double max, const char *what) {
+  double d = (double)lua_tonumber(L, idx);
+  if (lua_type(L, idx) != LUA_TNUMBER || !(d >= min && d <= max))
+    return luaL_error(L, "%s must be a number in [%f, %f]", what, min, max);
+  return (long)d;
+}
+
 static long config_long(lua_State *L, const char *name) {
   long v;
   lua_getfield(L, 1, name);
-  if (lua_type(L, -1) != LUA_TNUMBER) luaL_error(L, "new_client: '%s' must be a number", name);
-  v = (long)lua_tonumber(L, -1);
+  v = check_range(L, -1, 0, 2147483647.0, name);
   lua_pop(L, 1);
   return v;
 }
@@ -347,7 +355,7 @@ static int l_new_client(lua_State *L) {
   hc.connect_timeout_ms = config_long(L, "connect_timeout_ms");
   hc.timeout_ms = config_long(L, "timeout_ms");
   lua_getfield(L, 1, "max_response_bytes");
-  hc.max_response = (size_t)luaL_optnumber(L, -1, 0);
+  hc.max_response = lua_isnil(L, -1) ? 0 : (size_t)check_range(L, -1, 0, 2147483647.0, "max_response_bytes");
   lua_pop(L, 1);
   if ((c->user_agent && has_crlf(c->user_agent, strlen(c->user_agent))) || hc.timeout_ms < 1 ||
       hc.connect_timeout_ms < 1)
@@ -417,7 +425,7 @@ static int l_client_send(lua_State *L) {
   const char *akid = luaL_checklstring(L, 6, &akid_len);
   const char *secret = luaL_checklstring(L, 7, &secret_len);
   const char *token = luaL_optlstring(L, 8, NULL, &token_len);
-  long offset = (long)luaL_optnumber(L, 9, 0);
+  long offset = lua_isnoneornil(L, 9) ? 0 : check_range(L, 9, -86400.0 * 366, 86400.0 * 366, "clock offset");
   const char *msg = NULL;
   char amz_date[17], payload_hash[65];
   sigv4_header hs[4];
