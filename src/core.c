@@ -36,6 +36,16 @@ static int has_crlf(const char *s, size_t n) {
   return memchr(s, '\r', n) != NULL || memchr(s, '\n', n) != NULL || memchr(s, '\0', n) != NULL;
 }
 
+/* An HTTP method: RFC 9110 token characters only. */
+static int is_token(const char *s) {
+  if (*s == '\0') return 0;
+  for (; *s; s++)
+    if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+          strchr("!#$%&'*+-.^_`|~", *s)))
+      return 0;
+  return 1;
+}
+
 /* nil, kind, message[, field] */
 static int push_failure(lua_State *L, const char *kind, const char *msg, const char *field) {
   lua_pushnil(L);
@@ -59,11 +69,11 @@ static wa_json_scratch *new_scratch(lua_State *L) {
   return s;
 }
 
-static void format_amz_date(long offset_seconds, char out[17]) {
+static int format_amz_date(long offset_seconds, char out[17]) {
   time_t now = time(NULL) + (time_t)offset_seconds;
   struct tm tm;
-  gmtime_r(&now, &tm);
-  strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm);
+  if (gmtime_r(&now, &tm) == NULL) return -1;
+  return strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm) == 16 ? 0 : -1;
 }
 
 /* ---- JSON and crypto functions --------------------------------------------- */
@@ -256,6 +266,8 @@ static int l_sign(lua_State *L) {
 typedef struct {
   wa_http http;
   int open;
+  int busy;          /* inside send or request: see done() */
+  int close_pending; /* close() was called while busy */
   char *url;     /* endpoint + /v1/whatsapp/send */
   char *path;    /* the path part of url, as signed */
   char *host;    /* the Host header we sign and send */
@@ -292,10 +304,28 @@ static void client_release(client *c) {
   wa_buf_free(&c->lines);
 }
 
-static client *check_client(lua_State *L) {
+/* Call after every argument is converted (a conversion may run the GC, and a
+ * finalizer may close this client). Marks the client busy: until done(), a
+ * close() only takes effect later, so the buffers being pushed to Lua (which
+ * may run the GC again) stay alive. */
+static client *enter_client(lua_State *L) {
   client *c = (client *)luaL_checkudata(L, 1, CLIENT_MT);
   if (!c->open) luaL_error(L, "whatsapp client is closed");
+  if (c->busy) luaL_error(L, "whatsapp client is busy (used again from a finalizer?)");
+  c->busy = 1;
   return c;
+}
+
+static int done(client *c, int nresults) {
+  c->busy = 0;
+  if (c->close_pending) client_release(c);
+  return nresults;
+}
+
+static int fail_oom(lua_State *L, client *c) {
+  c->busy = 0;
+  wa_json_box_clear(&c->json.box);
+  return luaL_error(L, "not enough memory");
 }
 
 /* A number in [min, max] as a long; anything else raises (converting an
@@ -357,9 +387,14 @@ static int l_new_client(lua_State *L) {
   lua_getfield(L, 1, "max_response_bytes");
   hc.max_response = lua_isnil(L, -1) ? 0 : (size_t)check_range(L, -1, 0, 2147483647.0, "max_response_bytes");
   lua_pop(L, 1);
-  if ((c->user_agent && has_crlf(c->user_agent, strlen(c->user_agent))) || hc.timeout_ms < 1 ||
-      hc.connect_timeout_ms < 1)
-    return luaL_error(L, "new_client: bad user_agent or timeouts");
+  /* these reach header lines or the request line: Lua checks them, and the
+   * C API refuses them too, for any other caller */
+  if ((c->user_agent && has_crlf(c->user_agent, strlen(c->user_agent))) ||
+      has_crlf(c->host, strlen(c->host)) || has_crlf(c->url, strlen(c->url)) ||
+      has_crlf(c->path, strlen(c->path)) || strchr(c->url, ' ') || strchr(c->path, ' '))
+    return luaL_error(L, "new_client: url, path, host or user_agent holds a space, CR or LF");
+  if (hc.timeout_ms < 1 || hc.connect_timeout_ms < 1)
+    return luaL_error(L, "new_client: timeouts must be at least 1 ms");
   hc.ca_file = c->ca_file;
   hc.user_agent = c->user_agent;
   if (wa_http_init(&c->http, &hc) != 0) return luaL_error(L, "libcurl could not make a handle");
@@ -417,7 +452,7 @@ static int push_answer(lua_State *L, client *c) {
  * -> status, value, request_id, error_type, date, retry_after
  *  | nil, kind, message[, field] */
 static int l_client_send(lua_State *L) {
-  client *c = check_client(L);
+  client *c;
   size_t id_len, ver_len, akid_len, secret_len, token_len = 0, msg_len = 0, b64_len;
   const char *product = luaL_optstring(L, 3, NULL);
   const char *id = luaL_checklstring(L, 4, &id_len);
@@ -436,6 +471,9 @@ static int l_client_send(lua_State *L) {
   wa_http_result r;
   int rc;
 
+  if (lua_type(L, 2) != LUA_TSTRING) luaL_checktype(L, 2, LUA_TTABLE);
+  c = enter_client(L);
+
   /* 1. the WhatsApp message as JSON bytes */
   if (lua_type(L, 2) == LUA_TSTRING) {
     msg = lua_tolstring(L, 2, &msg_len);
@@ -445,31 +483,30 @@ static int l_client_send(lua_State *L) {
       msg_len = c->text.len;
     }
   } else {
-    luaL_checktype(L, 2, LUA_TTABLE);
     rc = wa_json_encode(L, 2, &c->json.box, product, &c->json.err);
     if (rc == 0) {
       msg = c->json.box.text;
       msg_len = strlen(msg);
     }
   }
-  if (rc == -2) return luaL_error(L, "not enough memory");
+  if (rc == -2) return fail_oom(L, c);
   if (rc != 0) {
     /* the field is the path inside the message, as builders name it: text.body */
     const char *f = c->json.err.field.len ? c->json.err.field.data : "message";
-    return push_failure(L, "invalid", c->json.err.message, f);
+    return done(c, push_failure(L, "invalid", c->json.err.message, f));
   }
   if (msg_len > c->max_message_bytes) {
     char why[160];
     snprintf(why, sizeof why, "at most %lu bytes of JSON before base64 (got %lu)",
              (unsigned long)c->max_message_bytes, (unsigned long)msg_len);
     wa_json_box_clear(&c->json.box);
-    return push_failure(L, "invalid", why, "message");
+    return done(c, push_failure(L, "invalid", why, "message"));
   }
   /* Lua checks credentials first; this guards the header lines of any caller
    * of the C API, since a CR or LF there would inject a header. */
   if (has_crlf(akid, akid_len) || has_crlf(secret, secret_len) || (token && has_crlf(token, token_len))) {
     wa_json_box_clear(&c->json.box);
-    return push_failure(L, "invalid", "must not contain CR or LF", "credentials");
+    return done(c, push_failure(L, "invalid", "must not contain CR or LF", "credentials"));
   }
 
   /* 2. the AWS body: {"message":"<base64>","metaApiVersion":..,"originationPhoneNumberId":..} */
@@ -487,9 +524,9 @@ static int l_client_send(lua_State *L) {
     goto oom;
 
   /* 3. sign */
-  format_amz_date(offset, amz_date);
-  if (wa_sha256_hex(c->body.data, c->body.len, payload_hash) != 0)
-    return luaL_error(L, "SHA-256 failed");
+  if (format_amz_date(offset, amz_date) != 0)
+    return done(c, push_failure(L, "invalid", "the clock cannot be read", "clock"));
+  if (wa_sha256_hex(c->body.data, c->body.len, payload_hash) != 0) goto oom;
   hs[0].name = "content-type", hs[0].name_len = 12;
   hs[0].value = "application/json", hs[0].value_len = 16;
   hs[1].name = "host", hs[1].name_len = 4;
@@ -515,7 +552,7 @@ static int l_client_send(lua_State *L) {
   p.amz_date = amz_date;
   rc = sigv4_sign(&req, &p, &c->keys, &c->sig);
   if (rc == SIGV4_ENOMEM) goto oom;
-  if (rc != SIGV4_OK) return push_failure(L, "invalid", "cannot sign this request", "credentials");
+  if (rc != SIGV4_OK) return done(c, push_failure(L, "invalid", "cannot sign this request", "credentials"));
 
   /* 4. POST */
   wa_buf_clear(&c->lines);
@@ -530,54 +567,59 @@ static int l_client_send(lua_State *L) {
   n_lines = line_pointers(&c->lines, lines, 8);
   c->requests++;
   r = wa_http_perform(&c->http, "POST", c->url, lines, n_lines, c->body.data, c->body.len);
-  if (r != WA_HTTP_OK) return push_failure(L, http_kind(r), c->http.errbuf, NULL);
+  if (r != WA_HTTP_OK) return done(c, push_failure(L, http_kind(r), c->http.errbuf, NULL));
 
   /* 5. the answer */
-  return push_answer(L, c);
+  return done(c, push_answer(L, c));
 
 oom:
-  wa_json_box_clear(&c->json.box);
-  return luaL_error(L, "not enough memory");
+  return fail_oom(L, c);
 }
 
 /* client:request(method, url, headers|nil, body|nil): a plain HTTP exchange on
  * the client's handle (credential endpoints, test control).
  * -> status, body, headers{lowercased name = value} | nil, kind, message */
 static int l_client_request(lua_State *L) {
-  client *c = check_client(L);
   const char *method = luaL_checkstring(L, 2);
   const char *url = luaL_checkstring(L, 3);
   size_t body_len = 0;
   const char *body = luaL_optlstring(L, 5, NULL, &body_len);
+  client *c;
   const char *lines[64];
   size_t n_lines;
   int count = 0;
   wa_http_result r;
 
+  if (!lua_isnoneornil(L, 4)) luaL_checktype(L, 4, LUA_TTABLE);
+  if (!is_token(method)) return push_failure(L, "invalid", "method must be an HTTP token", "method");
+  if (has_crlf(url, strlen(url)) || strchr(url, ' '))
+    return push_failure(L, "invalid", "URL holds a space, CR or LF", "url");
+  c = enter_client(L);
   wa_buf_clear(&c->lines);
   if (!lua_isnoneornil(L, 4)) {
-    luaL_checktype(L, 4, LUA_TTABLE);
     lua_pushnil(L);
     while (lua_next(L, 4) != 0) {
       size_t kn, vn;
       const char *k, *v;
-      if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+      if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
+        c->busy = 0;
         return luaL_error(L, "request: headers must map strings to strings");
+      }
       k = lua_tolstring(L, -2, &kn);
       v = lua_tolstring(L, -1, &vn);
       if (has_crlf(k, kn) || has_crlf(v, vn) || memchr(k, ':', kn) || kn == 0)
-        return push_failure(L, "invalid", "header name or value is empty or holds CR, LF, NUL or ':'", k);
-      if (++count > 48) return push_failure(L, "invalid", "more than 48 headers", NULL);
+        return done(c, push_failure(L, "invalid", "header name or value is empty or holds CR, LF, NUL or ':'", k));
+      if (++count > 48) return done(c, push_failure(L, "invalid", "more than 48 headers", NULL));
       if (wa_buf_add(&c->lines, k, kn) || wa_buf_addstr(&c->lines, vn ? ": " : ";") ||
           add_line(&c->lines, "", v, vn))
-        return luaL_error(L, "not enough memory");
+        return fail_oom(L, c);
       lua_pop(L, 1);
     }
   }
-  if (add_line(&c->lines, "Expect:", "", 0)) return luaL_error(L, "not enough memory");
+  if (add_line(&c->lines, "Expect:", "", 0)) return fail_oom(L, c);
   n_lines = line_pointers(&c->lines, lines, 64);
   r = wa_http_perform(&c->http, method, url, lines, n_lines, body, body_len);
-  if (r != WA_HTTP_OK) return push_failure(L, http_kind(r), c->http.errbuf, NULL);
+  if (r != WA_HTTP_OK) return done(c, push_failure(L, http_kind(r), c->http.errbuf, NULL));
   lua_pushinteger(L, (lua_Integer)c->http.status);
   lua_pushlstring(L, c->http.body.data ? c->http.body.data : "", c->http.body.len);
   lua_newtable(L);
@@ -593,7 +635,7 @@ static int l_client_request(lua_State *L) {
       lua_rawset(L, -3);
     }
   }
-  return 3;
+  return done(c, 3);
 }
 
 /* client:stats() -> {requests=, key_derivations=, http_version=} */
@@ -613,7 +655,19 @@ static int l_client_stats(lua_State *L) {
 
 static int l_client_close(lua_State *L) {
   client *c = (client *)luaL_checkudata(L, 1, CLIENT_MT);
+  if (c->busy) { /* called from a finalizer in the middle of a send */
+    c->open = 0;
+    c->close_pending = 1;
+    return 0;
+  }
   client_release(c); /* idempotent */
+  return 0;
+}
+
+/* A client inside a call is on that call's stack, so it cannot be collected:
+ * whatever __gc finds, it may free. */
+static int l_client_gc(lua_State *L) {
+  client_release((client *)luaL_checkudata(L, 1, CLIENT_MT));
   return 0;
 }
 
@@ -661,7 +715,7 @@ __attribute__((visibility("default"))) int luaopen_whatsapp_core(lua_State *L) {
   lua_pop(L, 1);
 
   luaL_newmetatable(L, CLIENT_MT);
-  lua_pushcfunction(L, l_client_close);
+  lua_pushcfunction(L, l_client_gc);
   lua_setfield(L, -2, "__gc");
 #if LUA_VERSION_NUM >= 504
   lua_pushcfunction(L, l_client_close);

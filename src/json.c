@@ -462,6 +462,7 @@ static int read_string(reader *r) {
       c = *r->p++;
       if (c == 'u') {
         if (!hex4(r, &u)) return r->why = "bad \\u escape", 0;
+        if (u == 0) return r->why = "\\u0000 (NUL) is not allowed", 0;
         if (u >= 0xDC00 && u <= 0xDFFF) return r->why = "lone UTF-16 surrogate in a \\u escape", 0;
         if (u >= 0xD800 && u <= 0xDBFF) {
           if (r->end - r->p < 2 || r->p[0] != '\\' || r->p[1] != 'u') return r->why = "lone UTF-16 surrogate in a \\u escape", 0;
@@ -645,7 +646,12 @@ int wa_json_decode(lua_State *L, const char *s, size_t len) {
   wa_json_scratch *holder = (wa_json_scratch *)lua_newuserdata(L, sizeof *holder);
   memset(holder, 0, sizeof *holder);
   wa_setmetatable(L, WA_JSON_SCRATCH_MT);
-  holder->box.tree = cJSON_ParseWithLength(s, len); /* cJSON caps nesting itself */
+  {
+    const char *end = NULL; /* cJSON caps nesting itself */
+    holder->box.tree = cJSON_ParseWithLengthOpts(s, len, &end, 0);
+    while (end && end < s + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')) end++;
+    if (holder->box.tree && end != s + len) wa_json_box_clear(&holder->box); /* trailing bytes */
+  }
   if (holder->box.tree == NULL) {
     lua_pop(L, 1);
     return -1;
