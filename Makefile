@@ -22,7 +22,7 @@ LUAJIT_INC := /usr/include/luajit-2.1
 DEB_PACKAGES := gcc make pkg-config lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev lua-busted \
 	lua-check luarocks libcurl4-openssl-dev libssl-dev libcjson-dev python3-botocore openssl nginx
 
-.PHONY: all deps test demo lint bench-standin clean
+.PHONY: all deps test check demo lint bench-standin clean
 
 all: build/lua5.4/whatsapp/core.so build/luajit/whatsapp/core.so
 
@@ -47,6 +47,22 @@ deps:
 
 test: deps all
 	@bash spec/run.sh
+
+# The suite against an ASan+UBSan build of the core (the specs that spawn
+# other programs run them without the sanitizer runtime).
+SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined,float-cast-overflow \
+	-fno-sanitize-recover=all
+check: deps
+	@for rt in lua5.4 luajit; do \
+	  inc=$(LUA54_INC); [ $$rt = luajit ] && inc=$(LUAJIT_INC); \
+	  mkdir -p build/asan/$$rt/whatsapp; \
+	  $(CC) $(filter-out -O2,$(ALL_CFLAGS)) $(SAN_FLAGS) -I$$inc -shared \
+	    -o build/asan/$$rt/whatsapp/core.so $(SRC) $(LIBS) || exit 1; \
+	done
+	@WA_BUILD=build/asan ASAN_OPTIONS=detect_leaks=0 \
+	  WA_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
+	  bash spec/run.sh spec/finalizer_spec.lua spec/send_spec.lua spec/errors_spec.lua \
+	    spec/json_spec.lua spec/client_spec.lua spec/sigv4_spec.lua
 
 lint:
 	luacheck -q lua spec examples

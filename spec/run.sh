@@ -24,7 +24,9 @@ passed=0 failed=0
 for runtime in lua5.4 luajit; do
   echo "== $runtime"
   out="$work/$runtime.tap"
-  WA_RUNTIME=$runtime busted --lua="$runtime" --cpath="build/$runtime/?.so" -o TAP "$@" >"$out" 2>&1
+  # WA_BUILD (default build/) and WA_PRELOAD let `make check` run the sanitizer build
+  WA_RUNTIME=$runtime LD_PRELOAD="${WA_PRELOAD:-}" \
+    busted --lua="$runtime" --cpath="${WA_BUILD:-build}/$runtime/?.so" -o TAP "$@" >"$out" 2>&1
   cat "$out"
   p=$(grep -c '^ok ' "$out")
   f=$(grep -c '^not ok ' "$out")
