@@ -5,6 +5,14 @@ local errors = require "whatsapp.errors"
 
 local TEXT = { to = "+14255550123", type = "text", text = { body = "Hello" } }
 
+-- One attempt per send: these specs are about the error of one answer
+-- (retries have spec/retry_spec.lua).
+local function one(opts)
+  opts = opts or {}
+  if opts.max_attempts == nil then opts.max_attempts = 1 end
+  return H.client(opts)
+end
+
 -- Every error any test here saw, for the secrets check at the end.
 local seen = {}
 local function send(client, msg)
@@ -55,7 +63,7 @@ describe("service errors from the stand-in", function()
     for _, form in ipairs { "header", "header-bare", "body-type", "body-code" } do
       it(code .. " (" .. form .. ")", function()
         H.inject { status = status, code = code, message = "said " .. code, form = form }
-        local id, err = send(H.client())
+        local id, err = send(one())
         assert.is_nil(id)
         assert.are.equal(code, err.code)
         assert.are.equal(status, err.status)
@@ -69,7 +77,7 @@ describe("service errors from the stand-in", function()
   end
 
   it("UnrecognizedClientException for a key the service does not know", function()
-    local id, err = send(H.client { credentials = { access_key_id = "AKIDUNKNOWN", secret_access_key = "x" } })
+    local id, err = send(one { credentials = { access_key_id = "AKIDUNKNOWN", secret_access_key = "x" } })
     assert.is_nil(id)
     assert.are.equal("UnrecognizedClientException", err.code)
     assert.are.equal(403, err.status)
@@ -77,7 +85,7 @@ describe("service errors from the stand-in", function()
 
   it("InvalidSignatureException for a wrong secret", function()
     local creds = { access_key_id = H.creds.static.access_key_id, secret_access_key = "wrong/secret+KEY" }
-    local id, err = send(H.client { credentials = creds })
+    local id, err = send(one { credentials = creds })
     assert.is_nil(id)
     assert.are.equal("InvalidSignatureException", err.code)
     assert.are.equal(403, err.status)
@@ -85,20 +93,20 @@ describe("service errors from the stand-in", function()
   end)
 
   it("InvalidSignatureException for the wrong region in the scope", function()
-    local id, err = send(H.client { region = "eu-west-1", endpoint = H.http })
+    local id, err = send(one { region = "eu-west-1", endpoint = H.http })
     assert.is_nil(id)
     assert.are.equal("InvalidSignatureException", err.code)
   end)
 
   it("ExpiredTokenException for an expired session token", function()
-    local id, err = send(H.client { credentials = H.creds.expired })
+    local id, err = send(one { credentials = H.creds.expired })
     assert.is_nil(id)
     assert.are.equal("ExpiredTokenException", err.code)
     assert.are.equal(403, err.status)
   end)
 
   it("AccessDeniedException for a key without permission", function()
-    local id, err = send(H.client { credentials = H.creds.denied })
+    local id, err = send(one { credentials = H.creds.denied })
     assert.is_nil(id)
     assert.are.equal("AccessDeniedException", err.code)
     assert.matches("not authorized", err.message)
@@ -106,18 +114,18 @@ describe("service errors from the stand-in", function()
 
   it("UnrecognizedClientException for temporary credentials without their token", function()
     local t = { access_key_id = H.creds.temp.access_key_id, secret_access_key = H.creds.temp.secret_access_key }
-    local id, err = send(H.client { credentials = t })
+    local id, err = send(one { credentials = t })
     assert.is_nil(id)
     assert.are.equal("UnrecognizedClientException", err.code)
   end)
 
   it("ResponseError for a 200 without a messageId", function()
     H.inject { action = "garbage" }
-    local id, err = send(H.client())
+    local id, err = send(one())
     assert.is_nil(id)
     assert.are.equal("ResponseError", err.code)
     H.inject { action = "empty200" }
-    id, err = send(H.client())
+    id, err = send(one())
     assert.is_nil(id)
     assert.are.equal("ResponseError", err.code)
   end)
@@ -127,7 +135,7 @@ describe("transport failures", function()
   before_each(function() H.reset() end)
 
   it("ConnectionError when nothing listens", function()
-    local client = H.client { endpoint = "http://127.0.0.1:1" }
+    local client = one { endpoint = "http://127.0.0.1:1" }
     local id, err = send(client)
     assert.is_nil(id)
     assert.are.equal("ConnectionError", err.code)
@@ -137,14 +145,14 @@ describe("transport failures", function()
 
   it("ConnectionError when the server closes without answering", function()
     H.inject { action = "close" }
-    local id, err = send(H.client())
+    local id, err = send(one())
     assert.is_nil(id)
     assert.are.equal("ConnectionError", err.code)
   end)
 
   it("TimeoutError naming the limit when the answer is too slow", function()
     H.inject { delay_ms = 1500 }
-    local id, err = send(H.client { timeout = 0.3 })
+    local id, err = send(one { timeout = 0.3 })
     assert.is_nil(id)
     assert.are.equal("TimeoutError", err.code)
     assert.matches("no answer within timeout %(0%.3s%) after the request was sent", err.message)
@@ -153,7 +161,7 @@ describe("transport failures", function()
   end)
 
   it("TimeoutError on a kept-alive connection still says the request was sent", function()
-    local client = H.client { timeout = 0.3 }
+    local client = one { timeout = 0.3 }
     assert.is_string((send(client)))
     H.inject { delay_ms = 1000 }
     local id, err = send(client)
@@ -162,7 +170,7 @@ describe("transport failures", function()
   end)
 
   it("recovers on the same client after a failure", function()
-    local client = H.client { timeout = 0.3 }
+    local client = one { timeout = 0.3 }
     H.inject { delay_ms = 1000 }
     assert.is_nil((send(client)))
     assert.is_string((send(client)))
@@ -193,18 +201,18 @@ describe("secrets", function()
   it("appear in no error of a failing send", function()
     local temp = H.creds.temp
     local failures = {
-      function() return send(H.client { credentials = { access_key_id = temp.access_key_id,
+      function() return send(one { credentials = { access_key_id = temp.access_key_id,
         secret_access_key = "wrong/secret+KEY", session_token = temp.session_token } }) end,
-      function() return send(H.client { credentials = H.creds.expired }) end,
-      function() return send(H.client { credentials = H.creds.denied }) end,
-      function() return send(H.client { credentials = temp, endpoint = H.https, ca_file = H.other_ca }) end,
-      function() return send(H.client { credentials = temp, endpoint = "http://127.0.0.1:1" }) end,
+      function() return send(one { credentials = H.creds.expired }) end,
+      function() return send(one { credentials = H.creds.denied }) end,
+      function() return send(one { credentials = temp, endpoint = H.https, ca_file = H.other_ca }) end,
+      function() return send(one { credentials = temp, endpoint = "http://127.0.0.1:1" }) end,
       function()
-        return send(H.client { credentials = temp }, { to = "+1", type = "text", text = { body = "\255" } })
+        return send(one { credentials = temp }, { to = "+1", type = "text", text = { body = "\255" } })
       end,
       function()
         H.inject { status = 403, code = "InvalidSignatureException", message = "mismatch" }
-        return send(H.client { credentials = temp })
+        return send(one { credentials = temp })
       end,
     }
     for i, fail in ipairs(failures) do
@@ -221,12 +229,12 @@ describe("secrets", function()
       "The request signature we calculated does not match the signature you provided. "
       .. "The Canonical String for this request should have been\n'POST\n/v1/whatsapp/send\n\n"
       .. "x-amz-security-token:" .. token .. "\n'" }
-    local id, err = send(H.client { credentials = H.creds.temp })
+    local id, err = send(one { credentials = H.creds.temp })
     assert.is_nil(id)
     assert.matches("does not match", err.message)
     assert_error_clean(err)
     H.inject { status = 400, code = "ValidationException", message = "bad token " .. token .. " here" }
-    id, err = send(H.client { credentials = H.creds.temp })
+    id, err = send(one { credentials = H.creds.temp })
     assert.is_nil(id)
     assert.are.equal("bad token <redacted> here", err.message)
   end)
@@ -237,7 +245,7 @@ describe("secrets", function()
 
   it("appear in neither tostring(client) nor its fields", function()
     for _, creds in pairs(H.creds) do
-      local client = H.client { credentials = creds }
+      local client = one { credentials = creds }
       send(client) -- resolves and uses the credentials
       assert_clean(tostring(client), "tostring(client)")
       for k, v in pairs(client) do assert_clean(tostring(k) .. "=" .. tostring(v), "client." .. tostring(k)) end
@@ -245,7 +253,7 @@ describe("secrets", function()
   end)
 
   it("appear in no validation error about a credential", function()
-    local _, err = H.client({ credentials = { access_key_id = "A", secret_access_key = "sec\nret" } }):send(TEXT)
+    local _, err = one({ credentials = { access_key_id = "A", secret_access_key = "sec\nret" } }):send(TEXT)
     assert.are.equal("credentials.secret_access_key", err.field)
     assert.is_nil(tostring(err):find("sec\nret", 1, true))
   end)

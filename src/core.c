@@ -5,7 +5,9 @@
  * and network failures return nil, kind, message[, field] and Lua turns them
  * into error objects. Every allocation lives in a userdata whose __gc frees
  * it, so a Lua error on any path leaks nothing. */
+#include <errno.h>
 #include <openssl/opensslv.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -447,7 +449,10 @@ static int push_answer(lua_State *L, client *c) {
 }
 
 /* client:send(message, default_product|nil, origination_id, meta_api_version,
- *             access_key_id, secret_access_key, session_token|nil, clock_offset|nil)
+ *             access_key_id, secret_access_key, session_token|nil, clock_offset|nil,
+ *             limit_ms|nil)
+ * clock_offset: seconds added to the local clock when signing (skew learned
+ * from the service); limit_ms caps this attempt's time limits (a deadline).
  * Encodes, base64s, builds the body, signs, POSTs and parses in one call.
  * -> status, value, request_id, error_type, date, retry_after
  *  | nil, kind, message[, field] */
@@ -461,6 +466,7 @@ static int l_client_send(lua_State *L) {
   const char *secret = luaL_checklstring(L, 7, &secret_len);
   const char *token = luaL_optlstring(L, 8, NULL, &token_len);
   long offset = lua_isnoneornil(L, 9) ? 0 : check_range(L, 9, -86400.0 * 366, 86400.0 * 366, "clock offset");
+  long limit_ms = lua_isnoneornil(L, 10) ? 0 : check_range(L, 10, 1, 2147483647.0, "time limit");
   const char *msg = NULL;
   char amz_date[17], payload_hash[65];
   sigv4_header hs[4];
@@ -566,7 +572,7 @@ static int l_client_send(lua_State *L) {
     goto oom;
   n_lines = line_pointers(&c->lines, lines, 8);
   c->requests++;
-  r = wa_http_perform(&c->http, "POST", c->url, lines, n_lines, c->body.data, c->body.len);
+  r = wa_http_perform(&c->http, "POST", c->url, lines, n_lines, c->body.data, c->body.len, limit_ms);
   if (r != WA_HTTP_OK) return done(c, push_failure(L, http_kind(r), c->http.errbuf, NULL));
 
   /* 5. the answer */
@@ -584,6 +590,7 @@ static int l_client_request(lua_State *L) {
   const char *url = luaL_checkstring(L, 3);
   size_t body_len = 0;
   const char *body = luaL_optlstring(L, 5, NULL, &body_len);
+  long limit_ms = lua_isnoneornil(L, 6) ? 0 : check_range(L, 6, 1, 2147483647.0, "time limit");
   client *c;
   const char *lines[64];
   size_t n_lines;
@@ -618,7 +625,7 @@ static int l_client_request(lua_State *L) {
   }
   if (add_line(&c->lines, "Expect:", "", 0)) return fail_oom(L, c);
   n_lines = line_pointers(&c->lines, lines, 64);
-  r = wa_http_perform(&c->http, method, url, lines, n_lines, body, body_len);
+  r = wa_http_perform(&c->http, method, url, lines, n_lines, body, body_len, limit_ms);
   if (r != WA_HTTP_OK) return done(c, push_failure(L, http_kind(r), c->http.errbuf, NULL));
   lua_pushinteger(L, (lua_Integer)c->http.status);
   lua_pushlstring(L, c->http.body.data ? c->http.body.data : "", c->http.body.len);
@@ -678,6 +685,39 @@ static int l_client_tostring(lua_State *L) {
   return 1;
 }
 
+/* core.sleep(seconds): the blocking wait between retries of the curl
+ * transport (OpenResty uses ngx.sleep instead). Restarts after a signal. */
+static int l_sleep(lua_State *L) {
+  double s = luaL_checknumber(L, 1);
+  struct timespec ts, rem;
+  if (!(s >= 0 && s <= 86400)) return luaL_argerror(L, 1, "seconds must be in [0, 86400]");
+  ts.tv_sec = (time_t)s;
+  ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+  if (ts.tv_nsec > 999999999L) ts.tv_nsec = 999999999L;
+  while (nanosleep(&ts, &rem) != 0 && errno == EINTR) ts = rem;
+  return 0;
+}
+
+/* core.random() -> a number in [0, 1) from OpenSSL's generator: backoff
+ * jitter without touching (or depending on the seeding of) math.random. */
+static int l_random(lua_State *L) {
+  unsigned char b[8];
+  unsigned long long x = 0;
+  int i;
+  if (RAND_bytes(b, sizeof b) != 1) return luaL_error(L, "OpenSSL RAND_bytes failed");
+  for (i = 0; i < 8; i++) x = (x << 8) | b[i];
+  lua_pushnumber(L, (double)(x >> 11) * (1.0 / 9007199254740992.0));
+  return 1;
+}
+
+/* core.monotonic() -> seconds of a clock that never jumps (deadlines, backoff) */
+static int l_monotonic(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+  return 1;
+}
+
 static int l_versions(lua_State *L) {
   curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
   lua_createtable(L, 0, 5);
@@ -702,6 +742,8 @@ static const luaL_Reg functions[] = {
     {"encode", l_encode},         {"decode", l_decode},           {"set_array_mt", l_set_array_mt},
     {"utf8_valid", l_utf8_valid}, {"sha256_hex", l_sha256_hex},   {"hmac_sha256", l_hmac_sha256},
     {"base64", l_base64},         {"new_client", l_new_client},   {"versions", l_versions},
+    {"sleep", l_sleep},           {"monotonic", l_monotonic},
+    {"random", l_random},
     {NULL, NULL}};
 
 int luaopen_whatsapp_core(lua_State *L);

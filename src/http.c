@@ -45,6 +45,8 @@ int wa_http_init(wa_http *h, const wa_http_config *cfg) {
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+  h->connect_timeout_ms = h->applied_connect_ms = cfg->connect_timeout_ms;
+  h->timeout_ms = h->applied_ms = cfg->timeout_ms;
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, cfg->connect_timeout_ms);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, cfg->timeout_ms);
   if (cfg->ca_file) curl_easy_setopt(c, CURLOPT_CAINFO, cfg->ca_file);
@@ -108,11 +110,23 @@ static wa_http_result classify(wa_http *h, CURLcode rc) {
 
 wa_http_result wa_http_perform(wa_http *h, const char *method, const char *url,
                                const char *const *header_lines, size_t n_lines, const char *body,
-                               size_t body_len) {
+                               size_t body_len, long limit_ms) {
   struct curl_slist *list = NULL;
   CURL *c = h->easy;
   CURLcode rc;
   size_t i;
+  long connect_ms = h->connect_timeout_ms, total_ms = h->timeout_ms;
+
+  if (limit_ms > 0 && limit_ms < connect_ms) connect_ms = limit_ms;
+  if (limit_ms > 0 && limit_ms < total_ms) total_ms = limit_ms;
+  if (connect_ms != h->applied_connect_ms) { /* set only when it changes: the common case costs nothing */
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    h->applied_connect_ms = connect_ms;
+  }
+  if (total_ms != h->applied_ms) {
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, total_ms);
+    h->applied_ms = total_ms;
+  }
 
   wa_buf_clear(&h->body);
   wa_buf_clear(&h->headers);

@@ -19,6 +19,8 @@ typedef struct {
   long http_version;   /* of the last answer: 10, 11, 20 */
   size_t max_response;
   int too_large;
+  long connect_timeout_ms, timeout_ms; /* the configured limits */
+  long applied_connect_ms, applied_ms; /* the limits libcurl holds now */
   char errbuf[CURL_ERROR_SIZE];
 } wa_http;
 
@@ -45,11 +47,13 @@ WA_INTERNAL int wa_http_init(wa_http *h, const wa_http_config *cfg);
 WA_INTERNAL void wa_http_close(wa_http *h);
 
 /* Sends one request. header_lines are complete "Name: value" lines. body may
- * be NULL for no body. On WA_HTTP_OK, h->status, h->body and h->headers hold
- * the answer; otherwise h->errbuf says why. */
+ * be NULL for no body. limit_ms > 0 caps both time limits for this request
+ * (what is left of a caller's deadline); 0 keeps the configured ones. On
+ * WA_HTTP_OK, h->status, h->body and h->headers hold the answer; otherwise
+ * h->errbuf says why. */
 WA_INTERNAL wa_http_result wa_http_perform(wa_http *h, const char *method, const char *url,
                                            const char *const *header_lines, size_t n_lines,
-                                           const char *body, size_t body_len);
+                                           const char *body, size_t body_len, long limit_ms);
 
 /* Walks the response headers: start with *pos = 0; each call sets name and
  * value (trimmed, not NUL-terminated) and returns 1, or 0 at the end. */

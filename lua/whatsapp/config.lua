@@ -2,6 +2,7 @@
 -- Returns a plain table of settled values, or nil and a ParamValidationError.
 local errors = require "whatsapp.errors"
 local params = require "whatsapp.params"
+local retry = require "whatsapp.retry"
 
 local M = {}
 
@@ -16,6 +17,7 @@ local OPTION_TYPES = {
   endpoint = "string", phone_number_id = "string", meta_api_version = "string",
   ca_file = "string", connect_timeout = "number", timeout = "number", max_attempts = "number",
   user_agent = "string", transport = "string",
+  on_retry = "function", backoff = "table", retry_quota = { number = true, boolean = true }, deadline = "number",
 }
 
 local function check_types(opts)
@@ -26,7 +28,12 @@ local function check_types(opts)
     end
     local ok = type(want) == "table" and want[type(v)] or type(v) == want
     if not ok then
-      local wants = type(want) == "table" and "table or function" or want
+      local names = {}
+      if type(want) == "table" then
+        for name in pairs(want) do names[#names + 1] = name end
+        table.sort(names)
+      end
+      local wants = type(want) == "table" and table.concat(names, " or ") or want
       error("whatsapp.new: option '" .. k .. "' must be a " .. wants .. " (got " .. type(v) .. ")", 4)
     end
   end
@@ -135,6 +142,33 @@ function M.resolve(opts, getenv)
     return nil, errors.validation("max_attempts", "must be a whole number >= 1")
   end
   cfg.max_attempts = attempts
+
+  -- retry tuning beyond max_attempts (retry.lua has the defaults and why)
+  cfg.on_retry = opts.on_retry
+  cfg.backoff = {}
+  for k, v in pairs(retry.BACKOFF) do cfg.backoff[k] = v end
+  for k, v in pairs(opts.backoff or {}) do
+    if cfg.backoff[k] == nil then error("whatsapp.new: unknown backoff option '" .. tostring(k) .. "'", 3) end
+    if type(v) ~= "number" then
+      error("whatsapp.new: backoff." .. k .. " must be a number (got " .. type(v) .. ")", 3)
+    end
+    if not (v >= 0 and v <= 3600) then
+      return nil, errors.validation("backoff." .. k, "must be a number of seconds in [0, 3600]")
+    end
+    cfg.backoff[k] = v
+  end
+  local quota = opts.retry_quota
+  if quota == true then
+    error("whatsapp.new: retry_quota must be a number of tokens, or false for no quota", 3)
+  elseif quota ~= nil and quota ~= false and not (quota >= 0 and quota % 1 == 0) then
+    return nil, errors.validation("retry_quota", "must be a whole number of tokens >= 0, or false for no quota")
+  end
+  if quota == nil then quota = retry.QUOTA_CAPACITY end
+  cfg.retry_quota = quota
+  if opts.deadline ~= nil and not (opts.deadline > 0 and opts.deadline <= 86400) then
+    return nil, errors.validation("deadline", "must be a number of seconds in (0, 86400]")
+  end
+  cfg.deadline = opts.deadline
 
   if opts.user_agent then
     bad = params.user_agent(opts.user_agent)

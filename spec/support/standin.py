@@ -495,7 +495,8 @@ def authenticate(method, raw_path, headers, body, scheme, region):
                        "Date in Credential scope does not match YYYYMMDD from ISO-8601 version "
                        "of date from HTTP: '%s' != '%s', from '%s'."
                        % (scope_date, amz_date[:8], amz_date))
-    now = datetime.datetime.utcnow().replace(microsecond=0)
+    now = (datetime.datetime.utcnow()
+           + datetime.timedelta(seconds=STATE.clock_skew)).replace(microsecond=0)
     if when < now - MAX_SKEW:
         raise ApiError("InvalidSignatureException",
                        "Signature expired: %s is now earlier than %s (%s - 15 min.)"
@@ -562,7 +563,7 @@ def authenticate(method, raw_path, headers, body, scheme, region):
 # Injection rules and shared state
 
 _RULE_KEYS = {"status", "code", "message", "form", "count", "delay_ms", "action", "phase",
-              "headers"}
+              "headers", "every"}
 _ACTIONS = {"close", "reset", "garbage", "empty200"}
 _FORMS = {"header", "header-bare", "body-type", "body-code"}
 
@@ -578,6 +579,13 @@ def parse_rule(obj):
     if not isinstance(count, int) or isinstance(count, bool) or count < 1:
         raise ValueError("count must be an integer >= 1")
     rule["count"] = count
+    every = obj.get("every")
+    if every is not None:
+        if not isinstance(every, int) or isinstance(every, bool) or every < 1:
+            raise ValueError("every must be an integer >= 1")
+        if "count" in obj:
+            raise ValueError("a rule has either count or every, not both")
+        rule["every"], rule["seen"] = every, 0
     delay = obj.get("delay_ms", 0)
     if not isinstance(delay, (int, float)) or isinstance(delay, bool) or delay < 0:
         raise ValueError("delay_ms must be a number >= 0")
@@ -637,6 +645,8 @@ class State:
         with self.lock:
             self.records = []
             self.rules = []
+            self.periodic = []
+            self.clock_skew = 0
             self.requests = 0
             self.accepted = 0
             self.connections = {"http": 0, "https": 0}
@@ -654,7 +664,13 @@ class State:
     def take_rule(self):
         with self.lock:
             if not self.rules:
-                return None
+                # periodic rules: each counts every request; the first due one fires
+                fired = None
+                for r in self.periodic:
+                    r["seen"] += 1
+                    if fired is None and r["seen"] % r["every"] == 0:
+                        fired = r
+                return fired
             rule = self.rules[0]
             rule["count"] -= 1
             if rule["count"] <= 0:
@@ -663,8 +679,9 @@ class State:
 
     def add_rules(self, rules):
         with self.lock:
-            self.rules.extend(rules)
-            return len(self.rules)
+            self.rules.extend(r for r in rules if "every" not in r)
+            self.periodic.extend(r for r in rules if "every" in r)
+            return len(self.rules) + len(self.periodic)
 
     def record(self, rec):
         with self.lock:
@@ -679,7 +696,8 @@ class State:
         with self.lock:
             return {"requests": self.requests, "accepted": self.accepted,
                     "connections": dict(self.connections),
-                    "pending_rules": sum(r["count"] for r in self.rules)}
+                    "pending_rules": sum(r["count"] for r in self.rules),
+                    "periodic_rules": len(self.periodic)}
 
 
 STATE = State()
@@ -693,7 +711,7 @@ _date_cache = [0, ""]
 
 
 def http_date():
-    now = int(time.time())
+    now = int(time.time()) + STATE.clock_skew
     if _date_cache[0] != now:
         _date_cache[1] = email.utils.formatdate(now, usegmt=True)
         _date_cache[0] = now
@@ -943,6 +961,17 @@ class Handler(BaseHTTPRequestHandler):
             self._send_json(200, {"ok": True})
         elif path == "/_standin/messages" and cmd == "GET":
             self._send_json(200, {"messages": STATE.snapshot_messages()})
+        elif path == "/_standin/clock" and cmd == "POST":
+            try:
+                obj = json.loads(body.decode("utf-8") or "null")
+                skew = obj["skew_seconds"]
+                if not isinstance(skew, int) or isinstance(skew, bool) or abs(skew) > 366 * 86400:
+                    raise ValueError("skew_seconds must be an integer of at most a year")
+            except (UnicodeDecodeError, ValueError, TypeError, KeyError) as e:
+                self._send_json(400, {"error": "bad clock request: %s" % e})
+                return
+            STATE.clock_skew = skew
+            self._send_json(200, {"ok": True, "skew_seconds": skew})
         elif path == "/_standin/stats" and cmd == "GET":
             self._send_json(200, STATE.stats())
         elif path == "/_standin/inject" and cmd == "POST":
