@@ -1,0 +1,83 @@
+-- Run by spec/finalizer_spec.lua in a process of its own: with the
+-- collector forced to run at every allocation, a small heap keeps that fast
+-- (inside busted, with every spec loaded, it would crawl under ASan).
+-- Usage: <runtime> finalizer_hammer.lua send|convert|request
+-- Prints one line per outcome kind, "returned N" / "closed N" / "busy N",
+-- then "closed_inside N" (closes that came while the call was running), and
+-- exits non-zero on any other outcome.
+local core = require "whatsapp.core"
+
+local http = assert(os.getenv("WA_STANDIN_HTTP"), "WA_STANDIN_HTTP is not set")
+local mode = arg[1]
+
+local newproxy = newproxy -- luacheck: ignore 113 (LuaJIT / 5.1 only)
+
+local function finalizable(f)
+  if newproxy then
+    local p = newproxy(true)
+    getmetatable(p).__gc = f
+    return p
+  end
+  return setmetatable({}, { __gc = f })
+end
+
+local c, armed, countdown
+local inside, closed_inside = false, 0
+local function chain(self_fn)
+  -- keep one finalizer pending every cycle; the countdown decides in which
+  -- collection (so at which allocation of the call) the client is closed
+  local _ = finalizable(function() self_fn(self_fn) end)
+  if armed then
+    countdown = countdown - 1
+    if countdown <= 0 then
+      armed = false
+      if inside then closed_inside = closed_inside + 1 end
+      c:close()
+    end
+  end
+end
+
+local msg = { to = "+14255550123", type = "text", text = { body = "gc" } }
+local akid, secret = "AKIDSTANDINEXAMPLE", "standin/Secret+Key/0123456789EXAMPLEKEY"
+local calls = {
+  send = function(cl) return cl:send(msg, "whatsapp", "phone-number-id-0123456789abcdef", "v20.0", akid, secret) end,
+  convert = function(cl) return cl:send(msg, "whatsapp", 123456789, 20.5, akid, secret) end,
+  request = function(cl) return cl:request("GET", http .. "/_standin/stats", { ["X-A"] = "1" }) end,
+}
+local call = assert(calls[mode], "mode must be send, convert or request")
+
+local cfg = {
+  url = http .. "/v1/whatsapp/send", path = "/v1/whatsapp/send", host = http:match("//(.*)"),
+  region = "us-east-1", service = "social-messaging", connect_timeout_ms = 2000, timeout_ms = 5000,
+  max_message_bytes = 2048000,
+}
+if jit then
+  collectgarbage("setpause", 1)
+  collectgarbage("setstepmul", 100000)
+else
+  collectgarbage("incremental", 1, 1000, 1)
+end
+chain(chain)
+local outcomes = {}
+for i = 1, 300 do
+  c = core.new_client(cfg)
+  armed, countdown = true, i % 12 + 1
+  inside = true
+  local ok, err = pcall(call, c)
+  inside, armed = false, false
+  local key = ok and "returned" or tostring(err):match("closed") or tostring(err):match("busy") or tostring(err)
+  outcomes[key] = (outcomes[key] or 0) + 1
+  c:close()
+  local closed_ok, closed_err = pcall(c.request, c, "GET", http .. "/_standin/stats")
+  if closed_ok or not tostring(closed_err):find("whatsapp client is closed", 1, true) then
+    io.stderr:write("a closed client still answered: ", tostring(closed_err), "\n")
+    os.exit(1)
+  end
+end
+print("closed_inside " .. closed_inside)
+local bad = false
+for key, n in pairs(outcomes) do
+  print(key .. " " .. n)
+  if key ~= "returned" and key ~= "closed" and key ~= "busy" then bad = true end
+end
+os.exit(bad and 1 or 0)
