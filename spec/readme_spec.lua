@@ -56,4 +56,22 @@ describe("README", function()
     assert.matches("nil\tUnrecognizedClientException", out) -- placeholder keys
     assert.are.equal(1, #H.messages()) -- whatsapp.send with the environment's keys
   end)
+
+  local function block_with(text)
+    for _, b in ipairs(blocks) do
+      if b:find(text, 1, true) then return b end
+    end
+    error("no README Lua block holds " .. text)
+  end
+
+  it("retries example logs the retry of a throttled send, then sends", function()
+    H.require_standin()
+    H.reset()
+    H.inject { status = 429 }
+    local out = run_block(block_with("on_retry = function"), env)
+    assert.matches("exit=0", out)
+    assert.matches("attempt 1 failed %(ThrottledRequestException%), retrying in %d%.%d%d s", out)
+    assert.are.equal(1, #H.messages())
+    assert.matches(H.messages()[1].message_id, out, 1, true)
+  end)
 end)
