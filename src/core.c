@@ -448,48 +448,48 @@ static int push_answer(lua_State *L, client *c) {
   return 6;
 }
 
-/* client:send(message, default_product|nil, origination_id, meta_api_version,
- *             access_key_id, secret_access_key, session_token|nil, clock_offset|nil,
- *             limit_ms|nil)
- * clock_offset: seconds added to the local clock when signing (skew learned
- * from the service); limit_ms caps this attempt's time limits (a deadline).
- * Encodes, base64s, builds the body, signs, POSTs and parses in one call.
- * -> status, value, request_id, error_type, date, retry_after
- *  | nil, kind, message[, field] */
-static int l_client_send(lua_State *L) {
-  client *c;
-  size_t id_len, ver_len, akid_len, secret_len, token_len = 0, msg_len = 0, b64_len;
-  const char *product = luaL_optstring(L, 3, NULL);
-  const char *id = luaL_checklstring(L, 4, &id_len);
-  const char *ver = luaL_checklstring(L, 5, &ver_len);
-  const char *akid = luaL_checklstring(L, 6, &akid_len);
-  const char *secret = luaL_checklstring(L, 7, &secret_len);
-  const char *token = luaL_optlstring(L, 8, NULL, &token_len);
-  long offset = lua_isnoneornil(L, 9) ? 0 : check_range(L, 9, -86400.0 * 366, 86400.0 * 366, "clock offset");
-  long limit_ms = lua_isnoneornil(L, 10) ? 0 : check_range(L, 10, 1, 2147483647.0, "time limit");
+/* The arguments of client:send and client:prepare, converted before the
+ * client is entered (a conversion may run the GC). */
+typedef struct {
+  const char *product, *id, *ver, *akid, *secret, *token;
+  size_t id_len, ver_len, akid_len, secret_len, token_len;
+  long offset;
+} send_args;
+
+static void check_send_args(lua_State *L, send_args *a) {
+  a->product = luaL_optstring(L, 3, NULL);
+  a->id = luaL_checklstring(L, 4, &a->id_len);
+  a->ver = luaL_checklstring(L, 5, &a->ver_len);
+  a->akid = luaL_checklstring(L, 6, &a->akid_len);
+  a->secret = luaL_checklstring(L, 7, &a->secret_len);
+  a->token_len = 0;
+  a->token = luaL_optlstring(L, 8, NULL, &a->token_len);
+  a->offset = lua_isnoneornil(L, 9) ? 0 : check_range(L, 9, -86400.0 * 366, 86400.0 * 366, "clock offset");
+  if (lua_type(L, 2) != LUA_TSTRING) luaL_checktype(L, 2, LUA_TTABLE);
+}
+
+/* Encodes the message (argument 2), base64s it into the AWS body and signs:
+ * c->body holds the body and c->lines the header lines (NUL-separated,
+ * "Expect:" last). Returns 0, or the count of the failure it pushed. */
+static int build_send(lua_State *L, client *c, const send_args *a) {
+  size_t msg_len = 0, b64_len;
   const char *msg = NULL;
   char amz_date[17], payload_hash[65];
   sigv4_header hs[4];
   sigv4_request req;
   sigv4_params p;
-  const char *lines[8];
-  size_t n_lines;
-  wa_http_result r;
   int rc;
-
-  if (lua_type(L, 2) != LUA_TSTRING) luaL_checktype(L, 2, LUA_TTABLE);
-  c = enter_client(L);
 
   /* 1. the WhatsApp message as JSON bytes */
   if (lua_type(L, 2) == LUA_TSTRING) {
     msg = lua_tolstring(L, 2, &msg_len);
-    rc = wa_json_normalize_text(msg, msg_len, &c->json.box, product, &c->text, &c->json.err);
+    rc = wa_json_normalize_text(msg, msg_len, &c->json.box, a->product, &c->text, &c->json.err);
     if (rc == 0 && c->text.len) {
       msg = c->text.data;
       msg_len = c->text.len;
     }
   } else {
-    rc = wa_json_encode(L, 2, &c->json.box, product, &c->json.err);
+    rc = wa_json_encode(L, 2, &c->json.box, a->product, &c->json.err);
     if (rc == 0) {
       msg = c->json.box.text;
       msg_len = strlen(msg);
@@ -499,40 +499,41 @@ static int l_client_send(lua_State *L) {
   if (rc != 0) {
     /* the field is the path inside the message, as builders name it: text.body */
     const char *f = c->json.err.field.len ? c->json.err.field.data : "message";
-    return done(c, push_failure(L, "invalid", c->json.err.message, f));
+    return push_failure(L, "invalid", c->json.err.message, f);
   }
   if (msg_len > c->max_message_bytes) {
     char why[160];
     snprintf(why, sizeof why, "at most %lu bytes of JSON before base64 (got %lu)",
              (unsigned long)c->max_message_bytes, (unsigned long)msg_len);
     wa_json_box_clear(&c->json.box);
-    return done(c, push_failure(L, "invalid", why, "message"));
+    return push_failure(L, "invalid", why, "message");
   }
   /* Lua checks credentials first; this guards the header lines of any caller
    * of the C API, since a CR or LF there would inject a header. */
-  if (has_crlf(akid, akid_len) || has_crlf(secret, secret_len) || (token && has_crlf(token, token_len))) {
+  if (has_crlf(a->akid, a->akid_len) || has_crlf(a->secret, a->secret_len) ||
+      (a->token && has_crlf(a->token, a->token_len))) {
     wa_json_box_clear(&c->json.box);
-    return done(c, push_failure(L, "invalid", "must not contain CR or LF", "credentials"));
+    return push_failure(L, "invalid", "must not contain CR or LF", "credentials");
   }
 
   /* 2. the AWS body: {"message":"<base64>","metaApiVersion":..,"originationPhoneNumberId":..} */
   b64_len = wa_base64_len(msg_len);
   wa_buf_clear(&c->body);
-  if (wa_buf_reserve(&c->body, b64_len + id_len + ver_len + 80) != 0) goto oom;
+  if (wa_buf_reserve(&c->body, b64_len + a->id_len + a->ver_len + 80) != 0) return fail_oom(L, c);
   wa_buf_addstr(&c->body, "{\"message\":\"");
   wa_base64((const unsigned char *)msg, msg_len, c->body.data + c->body.len);
   c->body.len += b64_len;
   wa_json_box_clear(&c->json.box); /* the JSON text is no longer needed */
   wa_buf_clear(&c->text);
-  if (wa_buf_addstr(&c->body, "\",\"metaApiVersion\":") || wa_json_add_string(&c->body, ver, ver_len) ||
+  if (wa_buf_addstr(&c->body, "\",\"metaApiVersion\":") || wa_json_add_string(&c->body, a->ver, a->ver_len) ||
       wa_buf_addstr(&c->body, ",\"originationPhoneNumberId\":") ||
-      wa_json_add_string(&c->body, id, id_len) || wa_buf_addc(&c->body, '}'))
-    goto oom;
+      wa_json_add_string(&c->body, a->id, a->id_len) || wa_buf_addc(&c->body, '}'))
+    return fail_oom(L, c);
 
   /* 3. sign */
-  if (format_amz_date(offset, amz_date) != 0)
-    return done(c, push_failure(L, "invalid", "the clock cannot be read", "clock"));
-  if (wa_sha256_hex(c->body.data, c->body.len, payload_hash) != 0) goto oom;
+  if (format_amz_date(a->offset, amz_date) != 0)
+    return push_failure(L, "invalid", "the clock cannot be read", "clock");
+  if (wa_sha256_hex(c->body.data, c->body.len, payload_hash) != 0) return fail_oom(L, c);
   hs[0].name = "content-type", hs[0].name_len = 12;
   hs[0].value = "application/json", hs[0].value_len = 16;
   hs[1].name = "host", hs[1].name_len = 4;
@@ -540,46 +541,106 @@ static int l_client_send(lua_State *L) {
   hs[2].name = "x-amz-date", hs[2].name_len = 10;
   hs[2].value = amz_date, hs[2].value_len = 16;
   hs[3].name = "x-amz-security-token", hs[3].name_len = 20;
-  hs[3].value = token, hs[3].value_len = token_len;
+  hs[3].value = a->token, hs[3].value_len = a->token_len;
   memset(&req, 0, sizeof req);
   req.method = "POST";
   req.path = c->path;
   req.path_len = strlen(c->path);
   req.headers = hs;
-  req.n_headers = token ? 4 : 3;
+  req.n_headers = a->token ? 4 : 3;
   req.payload_hash = payload_hash;
   req.normalize_path = 1;
   req.double_encode = 1;
-  p.access_key_id = akid;
-  p.secret_access_key = secret;
-  p.secret_len = secret_len;
+  p.access_key_id = a->akid;
+  p.secret_access_key = a->secret;
+  p.secret_len = a->secret_len;
   p.region = c->region;
   p.service = c->service;
   p.amz_date = amz_date;
   rc = sigv4_sign(&req, &p, &c->keys, &c->sig);
-  if (rc == SIGV4_ENOMEM) goto oom;
-  if (rc != SIGV4_OK) return done(c, push_failure(L, "invalid", "cannot sign this request", "credentials"));
+  if (rc == SIGV4_ENOMEM) return fail_oom(L, c);
+  if (rc != SIGV4_OK) return push_failure(L, "invalid", "cannot sign this request", "credentials");
 
-  /* 4. POST */
+  /* 4. the header lines */
   wa_buf_clear(&c->lines);
   if (add_line(&c->lines, "Host: ", c->host, strlen(c->host)) ||
       add_line(&c->lines, "Content-Type: ", "application/json", 16) ||
       add_line(&c->lines, "X-Amz-Date: ", amz_date, 16) ||
-      (token && add_line(&c->lines, "X-Amz-Security-Token: ", token, token_len)) ||
+      (a->token && add_line(&c->lines, "X-Amz-Security-Token: ", a->token, a->token_len)) ||
       add_line(&c->lines, "Authorization: ", c->sig.authorization.data, c->sig.authorization.len) ||
       add_line(&c->lines, "Accept: ", "application/json", 16) ||
       add_line(&c->lines, "Expect:", "", 0))
-    goto oom;
+    return fail_oom(L, c);
+  return 0;
+}
+
+/* client:send(message, default_product|nil, origination_id, meta_api_version,
+ *             access_key_id, secret_access_key, session_token|nil, clock_offset|nil,
+ *             limit_ms|nil)
+ * clock_offset: seconds added to the local clock when signing (skew learned
+ * from the service); limit_ms caps this attempt's time limits (a deadline).
+ * Encodes, base64s, builds the body, signs, POSTs and parses in one call.
+ * -> status, value, request_id, error_type, date, retry_after
+ *  | nil, kind, message[, field] */
+static int l_client_send(lua_State *L) {
+  send_args a;
+  long limit_ms;
+  client *c;
+  const char *lines[8];
+  size_t n_lines;
+  wa_http_result r;
+  int n;
+
+  check_send_args(L, &a);
+  limit_ms = lua_isnoneornil(L, 10) ? 0 : check_range(L, 10, 1, 2147483647.0, "time limit");
+  c = enter_client(L);
+  if ((n = build_send(L, c, &a)) != 0) return done(c, n);
   n_lines = line_pointers(&c->lines, lines, 8);
   c->requests++;
   r = wa_http_perform(&c->http, "POST", c->url, lines, n_lines, c->body.data, c->body.len, limit_ms);
   if (r != WA_HTTP_OK) return done(c, push_failure(L, http_kind(r), c->http.errbuf, NULL));
-
-  /* 5. the answer */
   return done(c, push_answer(L, c));
+}
 
-oom:
-  return fail_oom(L, c);
+/* client:prepare(...the arguments of send but limit_ms...) -> the whole
+ * HTTP/1.1 request as one string (request line, headers, body), signed, for
+ * a transport that does its own I/O: the OpenResty cosockets.
+ * | nil, kind, message[, field] */
+static int l_client_prepare(lua_State *L) {
+  send_args a;
+  client *c;
+  size_t i, n_lines;
+  const char *lines[8];
+  char length[32];
+  int n;
+  luaL_Buffer b;
+
+  check_send_args(L, &a);
+  c = enter_client(L);
+  if ((n = build_send(L, c, &a)) != 0) return done(c, n);
+  n_lines = line_pointers(&c->lines, lines, 8);
+  c->requests++;
+  /* luaL_Buffer may allocate (and so run a finalizer): the client is busy,
+   * so its buffers stay alive until done() */
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, "POST ");
+  luaL_addstring(&b, c->path);
+  luaL_addstring(&b, " HTTP/1.1\r\n");
+  for (i = 0; i < n_lines; i++) {
+    if (strcmp(lines[i], "Expect:") == 0) continue; /* a libcurl matter */
+    luaL_addstring(&b, lines[i]);
+    luaL_addstring(&b, "\r\n");
+  }
+  if (c->user_agent) {
+    luaL_addstring(&b, "User-Agent: ");
+    luaL_addstring(&b, c->user_agent);
+    luaL_addstring(&b, "\r\n");
+  }
+  snprintf(length, sizeof length, "Content-Length: %lu\r\n\r\n", (unsigned long)c->body.len);
+  luaL_addstring(&b, length);
+  luaL_addlstring(&b, c->body.data, c->body.len);
+  luaL_pushresult(&b);
+  return done(c, 1);
 }
 
 /* client:request(method, url, headers|nil, body|nil): a plain HTTP exchange on
@@ -735,7 +796,7 @@ static int l_versions(lua_State *L) {
 }
 
 static const luaL_Reg client_methods[] = {
-    {"send", l_client_send},   {"request", l_client_request}, {"stats", l_client_stats},
+    {"send", l_client_send}, {"prepare", l_client_prepare},   {"request", l_client_request}, {"stats", l_client_stats},
     {"close", l_client_close}, {NULL, NULL}};
 
 static const luaL_Reg functions[] = {
