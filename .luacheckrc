@@ -4,3 +4,6 @@ max_line_length = 120
 files["spec/**/*.lua"] = { std = "+busted" }
 files["examples/**/*.lua"] = { read_globals = { "arg" } }
 exclude_files = { "build" }
+-- code that only ever runs inside nginx (ngx_lua): ngx is its standard library
+files["examples/nginx/*.lua"] = { std = "min+ngx_lua" }
+files["spec/support/nginx_handlers.lua"] = { std = "min+ngx_lua" }

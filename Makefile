@@ -20,7 +20,8 @@ LUA54_INC := /usr/include/lua5.4
 LUAJIT_INC := /usr/include/luajit-2.1
 
 DEB_PACKAGES := gcc make pkg-config lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev lua-busted \
-	lua-check luarocks libcurl4-openssl-dev libssl-dev libcjson-dev python3-botocore openssl nginx
+	lua-check luarocks libcurl4-openssl-dev libssl-dev libcjson-dev python3-botocore openssl nginx \
+	libnginx-mod-http-lua curl
 
 .PHONY: all deps test check demo lint bench-standin clean
 

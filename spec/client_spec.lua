@@ -149,14 +149,23 @@ describe("client", function()
     assert.has_error(function() client:send({}, { phone_id = "x" }) end, "send: unknown option 'phone_id'")
   end)
 
-  it("refuses to block nginx's event loop unless told to", function()
+  it("knows its transports: curl outside nginx, resty only inside", function()
+    assert.are.equal("curl", H.client().transport)
+    local c, err = whatsapp.new { region = "us-east-1", transport = "resty" }
+    assert.is_nil(c)
+    assert.are.equal("transport", err.field)
+    assert.matches("needs nginx", err.message)
+    c, err = whatsapp.new { region = "us-east-1", transport = "pigeon" }
+    assert.is_nil(c)
+    assert.matches('must be "curl" or "resty"', err.message)
+    -- a table called ngx is not nginx: no cosockets, so still curl
     rawset(_G, "ngx", {})
-    local ok, err = pcall(whatsapp.new, { region = "us-east-1" })
-    local client = whatsapp.new { region = "us-east-1", transport = "curl" }
+    local ok, client = pcall(whatsapp.new, { region = "us-east-1" })
     rawset(_G, "ngx", nil)
-    assert.is_false(ok)
-    assert.matches("blocks the worker", err)
-    assert.is_table(client)
+    assert.is_true(ok)
+    assert.are.equal("curl", client.transport)
+    local _, later_err = client:send_later { to = "+14255550123", type = "text", text = { body = "x" } }
+    assert.are.equal("TransportUnavailable", later_err.code)
   end)
 
   it("closes idempotently", function()

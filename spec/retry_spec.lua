@@ -196,11 +196,14 @@ describe("sends with injected faults", function()
     assert.are.same({}, failures)
     local seen, count = {}, 0
     for _, rec in ipairs(H.messages()) do
+      -- (a slow answer of an earlier spec may land here too: only waves count)
       local n = tonumber(rec.message.text.body:match("^wave (%d+)$"))
-      assert.is_nil(seen[n], "message " .. tostring(n) .. " was accepted twice")
-      seen[n] = true
-      count = count + 1
-      assert.are.equal(ids[n], rec.message_id)
+      if n then
+        assert.is_nil(seen[n], "message " .. tostring(n) .. " was accepted twice")
+        seen[n] = true
+        count = count + 1
+        assert.are.equal(ids[n], rec.message_id)
+      end
     end
     assert.are.equal(1000, count)
     assert.is_true(H.stats().requests > 2000) -- the faults really struck

@@ -6,6 +6,7 @@ local config = require "whatsapp.config"
 local credentials = require "whatsapp.credentials"
 local errors = require "whatsapp.errors"
 local params = require "whatsapp.params"
+local resty = require "whatsapp.resty"
 local retry = require "whatsapp.retry"
 
 local M = {}
@@ -30,7 +31,7 @@ end
 function M.new(opts)
   local cfg, err = config.resolve(opts)
   if not cfg then return nil, err end
-  local transport = core.new_client {
+  local tcfg = {
     url = cfg.url,
     host = cfg.host,
     path = cfg.path,
@@ -42,6 +43,13 @@ function M.new(opts)
     max_message_bytes = params.MAX_MESSAGE_BYTES,
     user_agent = cfg.user_agent or DEFAULT_USER_AGENT,
   }
+  local transport, sleep
+  if cfg.transport == "resty" then
+    transport = resty.new(tcfg)
+    sleep = rawget(_G, "ngx").sleep -- yields: the worker serves others meanwhile
+  else
+    transport, sleep = core.new_client(tcfg), core.sleep
+  end
   local self = setmetatable({
     region = cfg.region,
     endpoint = cfg.endpoint,
@@ -54,8 +62,9 @@ function M.new(opts)
     profile = cfg.profile,
     connect_timeout = cfg.connect_timeout,
     timeout = cfg.timeout,
+    transport = cfg.transport,
     _transport = transport,
-    _sleep = core.sleep,
+    _sleep = sleep,
     _quota = cfg.retry_quota and retry.new_quota(cfg.retry_quota) or nil,
     _clock_offset = 0, -- seconds to add to our clock when signing (learned from answers)
   }, Client)
@@ -143,6 +152,9 @@ local function attempt(self, message, id, version, creds, limit_ms, cut)
   if not status then
     local kind, text, field = value, request_id, error_type
     if kind == "invalid" then return nil, errors.validation(field or "message", text) end
+    if kind == "unavailable" then
+      return nil, errors.new { code = "TransportUnavailable", message = text, attempts = 0 }
+    end
     return nil, errors.transport(kind, describe_failure(self, kind, text, cut))
   end
   if status >= 200 and status < 300 then
@@ -192,7 +204,7 @@ function Client:send(message, opts)
       retry.succeeded(self._quota, last_cost)
       return message_id
     end
-    if err.code == "ParamValidationError" then -- refused here: this attempt sent nothing
+    if err.code == "ParamValidationError" or err.code == "TransportUnavailable" then -- this attempt sent nothing
       err.attempts = attempts - 1
       return nil, err
     end
@@ -222,6 +234,48 @@ function Client:send(message, opts)
     if delay > 0 then self._sleep(delay) end
     last_cost = cost
   end
+end
+
+--- OpenResty: sends in the background, from a 0-delay ngx.timer.at, for
+-- fire-and-forget use and for phases without cosockets (log, header and
+-- body filters, init_worker). A table message is encoded now, so changing
+-- it afterwards changes nothing and a bad one is refused at once.
+-- callback(message_id, err), when given, runs in the timer; without one a
+-- failure is logged at ngx.ERR. Returns true, or nil and an error.
+function Client:send_later(message, opts, callback)
+  local mt = type(message)
+  if mt ~= "table" and mt ~= "string" then
+    error("send_later: message must be a table or a JSON string (got " .. mt .. ")", 2)
+  end
+  if callback ~= nil and type(callback) ~= "function" then
+    error("send_later: callback must be a function (got " .. type(callback) .. ")", 2)
+  end
+  local ngx = rawget(_G, "ngx")
+  if not (ngx and ngx.timer and ngx.timer.at) then
+    return nil, errors.new { code = "TransportUnavailable", message = "send_later needs nginx (ngx.timer.at)",
+      attempts = 0 }
+  end
+  local id, version = check_send_opts(self, opts)
+  if not id then return nil, version end
+  if mt == "table" then
+    local text, _, why, field = core.encode(message, config.MESSAGING_PRODUCT)
+    if not text then return nil, errors.validation(field ~= "" and field or "message", why) end
+    message = text
+  end
+  local ok, err = ngx.timer.at(0, function()
+    local message_id, send_err = self:send(message, opts)
+    if callback then
+      local fine, cerr = pcall(callback, message_id, send_err)
+      if not fine then ngx.log(ngx.ERR, "whatsapp: send_later callback failed: ", tostring(cerr)) end
+    elseif not message_id then
+      ngx.log(ngx.ERR, "whatsapp: background send failed: ", tostring(send_err))
+    end
+  end)
+  if not ok then
+    return nil, errors.new { code = "TransportUnavailable", message = "cannot start a timer: " .. tostring(err),
+      attempts = 0 }
+  end
+  return true
 end
 
 --- Counters of this client: requests made, signing keys derived, the

@@ -176,15 +176,16 @@ function M.resolve(opts, getenv)
   end
   cfg.user_agent = opts.user_agent
 
-  -- libcurl blocks: inside nginx it would freeze every request of the worker.
-  -- The cosocket transport is not built yet, so there it must be asked for.
-  cfg.transport = opts.transport or "curl"
-  if cfg.transport ~= "curl" then
-    return nil, errors.validation("transport", 'must be "curl" (the only transport so far)')
+  -- libcurl blocks: inside nginx it would freeze every request of the
+  -- worker, so there the cosocket transport is the default; "curl" stays
+  -- possible for code that runs where blocking is fine (ngx.run_worker_thread).
+  local in_nginx = require("whatsapp.resty").in_nginx()
+  cfg.transport = opts.transport or (in_nginx and "resty" or "curl")
+  if cfg.transport ~= "curl" and cfg.transport ~= "resty" then
+    return nil, errors.validation("transport", 'must be "curl" or "resty" (cosockets, inside OpenResty/nginx)')
   end
-  if rawget(_G, "ngx") and opts.transport == nil then
-    error("whatsapp.new: inside nginx the libcurl transport blocks the worker's event loop; "
-      .. "pass transport = \"curl\" to accept that (the non-blocking transport is not built yet)", 3)
+  if cfg.transport == "resty" and not in_nginx then
+    return nil, errors.validation("transport", '"resty" needs nginx with ngx_lua (cosockets)')
   end
   return cfg
 end

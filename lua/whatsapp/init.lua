@@ -26,6 +26,11 @@ local M = {
   array = array.array,
   null = core.null,
   errors = errors,
+  --- JSON as this module writes and reads it (sorted keys, integers kept,
+  -- whatsapp.array / whatsapp.null): encode(value) -> text | nil, "invalid", message, field;
+  -- decode(text) -> value | nil, "invalid", message.
+  encode = core.encode,
+  decode = core.decode,
 }
 
 --- Makes a client. Returns the client, or nil and an error object when the

@@ -1,7 +1,7 @@
 -- Run by spec/finalizer_spec.lua in a process of its own: with the
 -- collector forced to run at every allocation, a small heap keeps that fast
 -- (inside busted, with every spec loaded, it would crawl under ASan).
--- Usage: <runtime> finalizer_hammer.lua send|convert|request
+-- Usage: <runtime> finalizer_hammer.lua send|convert|prepare|request
 -- Prints one line per outcome kind, "returned N" / "closed N" / "busy N",
 -- then "closed_inside N" (closes that came while the call was running), and
 -- exits non-zero on any other outcome.
@@ -39,12 +39,14 @@ end
 
 local msg = { to = "+14255550123", type = "text", text = { body = "gc" } }
 local akid, secret = "AKIDSTANDINEXAMPLE", "standin/Secret+Key/0123456789EXAMPLEKEY"
+local phone = "phone-number-id-0123456789abcdef"
 local calls = {
-  send = function(cl) return cl:send(msg, "whatsapp", "phone-number-id-0123456789abcdef", "v20.0", akid, secret) end,
+  send = function(cl) return cl:send(msg, "whatsapp", phone, "v20.0", akid, secret) end,
   convert = function(cl) return cl:send(msg, "whatsapp", 123456789, 20.5, akid, secret) end,
+  prepare = function(cl) return cl:prepare(msg, "whatsapp", phone, "v20.0", akid, secret) end,
   request = function(cl) return cl:request("GET", http .. "/_standin/stats", { ["X-A"] = "1" }) end,
 }
-local call = assert(calls[mode], "mode must be send, convert or request")
+local call = assert(calls[mode], "mode must be send, convert, prepare or request")
 
 local cfg = {
   url = http .. "/v1/whatsapp/send", path = "/v1/whatsapp/send", host = http:match("//(.*)"),

@@ -1,0 +1,278 @@
+--- The OpenResty transport: HTTP/1.1 over nginx cosockets, so a send yields
+-- to the event loop instead of blocking the worker. The C core still encodes
+-- and signs (client:prepare gives the whole request as one string); only the
+-- I/O lives here. Same interface as the core's libcurl client: send,
+-- request, stats, close, with the same results and failure kinds.
+local core = require "whatsapp.core"
+
+local ngx = rawget(_G, "ngx")
+
+local M = {}
+
+-- Phases in which cosockets work (lua-nginx-module README, "ngx.socket.tcp").
+local COSOCKET_PHASES = {
+  rewrite = true, access = true, content = true, timer = true,
+  ssl_cert = true, ssl_session_fetch = true,
+}
+
+--- Whether this Lua runs inside nginx with ngx_lua.
+function M.in_nginx()
+  return ngx ~= nil and type(ngx.socket) == "table" and type(ngx.get_phase) == "function"
+end
+
+--- nil when cosockets can be used now, else why not.
+function M.unavailable()
+  if not M.in_nginx() then return "not running inside nginx (ngx_lua)" end
+  local phase = ngx.get_phase()
+  if COSOCKET_PHASES[phase] then return nil end
+  return "cosockets are not available in the " .. phase .. " phase; send from a rewrite, access or "
+    .. "content handler, or from a timer (ngx.timer.at, or client:send_later)"
+end
+
+local MAX_RESPONSE = 4 * 1024 * 1024
+local POOL_SIZE, BACKLOG, IDLE_MS = 32, 64, 60000
+
+local Transport = {}
+Transport.__index = Transport
+
+-- scheme, host (for connect), port, host header/SNI name, path+query
+local function split_url(url)
+  local scheme, authority, rest = url:match("^(%a+)://([^/?#]+)(.*)$")
+  if not scheme then return nil end
+  scheme = scheme:lower()
+  local host, port = authority:match("^%[([%x:.]+)%]:?(%d*)$")
+  if not host then host, port = authority:match("^([^:]+):?(%d*)$") end
+  if not host then return nil end
+  port = tonumber(port) or (scheme == "https" and 443 or 80)
+  if rest == "" then rest = "/" end
+  return scheme, host, port, rest
+end
+
+--- cfg: what core.new_client takes (url, host, path, region, service,
+-- connect_timeout_ms, timeout_ms, max_message_bytes, user_agent, ...).
+function M.new(cfg)
+  local scheme, host, port = split_url(cfg.url)
+  assert(scheme, "resty transport: bad url")
+  local self = setmetatable({
+    core = core.new_client(cfg), -- encodes and signs; its libcurl handle is never used
+    scheme = scheme, port = port,
+    -- nginx's resolver reads no /etc/hosts; localhost is loopback by definition (RFC 6761)
+    host = host:lower() == "localhost" and "127.0.0.1" or host,
+    server_name = host, -- SNI and the name the certificate must carry
+    connect_ms = cfg.connect_timeout_ms, timeout_ms = cfg.timeout_ms,
+    max_response = cfg.max_response_bytes or MAX_RESPONSE,
+    user_agent = cfg.user_agent,
+    requests = 0, connections = 0, reused = 0,
+  }, Transport)
+  -- TLS and plain connections, or different hosts, never share a pool
+  self.pool = "whatsapp:" .. scheme .. ":" .. host .. ":" .. port
+  return self
+end
+
+-- Reads the answer: status, headers {lowercased = value}, body | nil, kind, message.
+local function read_answer(sock, max)
+  local line, err = sock:receive("*l")
+  if not line then return nil, err end
+  local status = tonumber(line:match("^HTTP/1%.[01] (%d%d%d)"))
+  if not status then return nil, "malformed status line" end
+  local headers = {}
+  while true do
+    line, err = sock:receive("*l")
+    if not line then return nil, err end
+    if line == "" then break end
+    local name, value = line:match("^([^:%s]+):%s*(.-)%s*$")
+    if not name then return nil, "malformed header line" end
+    name = name:lower()
+    headers[name] = headers[name] and (headers[name] .. ", " .. value) or value
+  end
+  local body
+  local te = headers["transfer-encoding"]
+  if te and te:lower():find("chunked", 1, true) then
+    local parts, total = {}, 0
+    while true do
+      line, err = sock:receive("*l")
+      if not line then return nil, err end
+      local size = tonumber(line:match("^%s*(%x+)"), 16)
+      if not size then return nil, "malformed chunk size" end
+      if size == 0 then
+        repeat -- trailers, up to the empty line
+          line, err = sock:receive("*l")
+          if not line then return nil, err end
+        until line == ""
+        break
+      end
+      total = total + size
+      if total > max then return nil, "the answer is larger than " .. max .. " bytes" end
+      local data
+      data, err = sock:receive(size)
+      if not data then return nil, err end
+      parts[#parts + 1] = data
+      line, err = sock:receive("*l")
+      if line ~= "" then return nil, err or "malformed chunk end" end
+    end
+    body = table.concat(parts)
+  elseif headers["content-length"] then
+    local n = tonumber(headers["content-length"]:match("^%d+$"))
+    if not n then return nil, "malformed Content-Length" end
+    if n > max then return nil, "the answer is larger than " .. max .. " bytes" end
+    if n > 0 then
+      body, err = sock:receive(n)
+      if not body then return nil, err end
+    else
+      body = ""
+    end
+  elseif status == 204 or status == 304 or (status >= 100 and status < 200) then
+    body = ""
+  else -- until the server closes
+    body, err = sock:receive("*a")
+    if not body then return nil, err end
+    if #body > max then return nil, "the answer is larger than " .. max .. " bytes" end
+    headers.connection = "close"
+  end
+  return status, headers, body
+end
+
+-- One exchange of raw request bytes. A kept-alive connection the server
+-- closed while idle is detected on first use and the request is sent again
+-- on a fresh one, as libcurl does (nothing of it was answered).
+-- -> status, headers, body | nil, kind, message
+function Transport:exchange(request, limit_ms)
+  local why = M.unavailable()
+  if why then return nil, "unavailable", why end
+  local started = ngx.now()
+  local connect_ms, total_ms = self.connect_ms, self.timeout_ms
+  if limit_ms and limit_ms < total_ms then total_ms = limit_ms end
+  if connect_ms > total_ms then connect_ms = total_ms end
+
+  for _ = 1, 2 do
+    local sock = ngx.socket.tcp()
+    sock:settimeout(connect_ms)
+    local ok, err = sock:connect(self.host, self.port, { pool = self.pool, pool_size = POOL_SIZE, backlog = BACKLOG })
+    if not ok then
+      if err == "timeout" then return nil, "connect_timeout", "connect timed out" end
+      return nil, "connect", err
+    end
+    local reused = sock:getreusedtimes() > 0
+    if not reused then
+      self.connections = self.connections + 1
+      if self.scheme == "https" then
+        ok, err = sock:sslhandshake(nil, self.server_name, true)
+        if not ok then
+          sock:close()
+          if err == "timeout" then return nil, "connect_timeout", "TLS handshake timed out" end
+          return nil, "tls", err
+        end
+      end
+    else
+      self.reused = self.reused + 1
+    end
+    local left = total_ms - (ngx.now() - started) * 1000
+    if left < 1 then
+      sock:close()
+      return nil, "connect_timeout", "no time left after connecting"
+    end
+    sock:settimeout(left)
+    local sent
+    sent, err = sock:send(request)
+    local status, headers, body
+    if sent then
+      status, headers, body = read_answer(sock, self.max_response)
+      if not status then err = headers end
+    end
+    if status then
+      if (headers.connection or ""):lower():find("close", 1, true) then
+        sock:close()
+      else
+        sock:setkeepalive(IDLE_MS, POOL_SIZE)
+      end
+      return status, headers, body
+    end
+    sock:close()
+    -- a stale pooled connection: the server closed it while it idled
+    local stale = reused and (err == "closed" or err == "connection reset by peer" or err == "broken pipe")
+    if not stale then
+      if err == "timeout" then return nil, "timeout", "no answer in time" end
+      if err == "closed" or (err and err:find("reset", 1, true)) then
+        return nil, "connect", "the server closed the connection without answering (" .. err .. ")"
+      end
+      if err and (err:find("^malformed") or err:find("larger than", 1, true)) then return nil, "response", err end
+      return nil, "connect", tostring(err)
+    end
+  end
+  return nil, "connect", "the server closed the connection without answering"
+end
+
+--- Same contract as the core client's send.
+function Transport:send(message, product, id, version, akid, secret, token, offset, limit_ms)
+  local request, kind, text, field = self.core:prepare(message, product, id, version, akid, secret, token, offset)
+  if not request then return nil, kind, text, field end
+  self.requests = self.requests + 1
+  local status, headers, body = self:exchange(request, limit_ms)
+  if not status then return nil, headers, body end
+  local value = body
+  if body ~= "" then
+    local decoded = core.decode(body)
+    if decoded ~= nil then value = decoded end
+  end
+  return status, value, headers["x-amzn-requestid"], headers["x-amzn-errortype"], headers["date"],
+    headers["x-amz-retry-after"]
+end
+
+local function has_bad_char(s)
+  return s:find("[%z\r\n]") ~= nil
+end
+
+--- Same contract as the core client's request: a plain exchange (credential
+-- endpoints). -> status, body, headers | nil, kind, message
+function Transport:request(method, url, headers, body, limit_ms)
+  if not method:find("^[%w!#$%%&'*+.^_`|~-]+$") then return nil, "invalid", "method must be an HTTP token" end
+  local scheme, host, port, target = split_url(url)
+  if not scheme or has_bad_char(url) or url:find(" ", 1, true) then return nil, "invalid", "bad URL" end
+  if scheme ~= self.scheme or host ~= self.host or port ~= self.port then
+    -- another server: a transport of its own (its own pool)
+    local other = M.new { url = url, connect_timeout_ms = self.connect_ms, timeout_ms = self.timeout_ms,
+      host = host, path = "/", region = "us-east-1", service = "x", max_message_bytes = 0,
+      user_agent = self.user_agent }
+    local st, b, h = other:request(method, url, headers, body, limit_ms)
+    other:close()
+    return st, b, h
+  end
+  local lines = { method .. " " .. target .. " HTTP/1.1" }
+  local has = {}
+  for k, v in pairs(headers or {}) do
+    if type(k) ~= "string" or type(v) ~= "string" then error("request: headers must map strings to strings", 2) end
+    if k == "" or has_bad_char(k) or k:find(":", 1, true) or has_bad_char(v) then
+      return nil, "invalid", "header name or value is empty or holds CR, LF, NUL or ':'"
+    end
+    lines[#lines + 1] = k .. ": " .. v
+    has[k:lower()] = true
+  end
+  local default_port = (scheme == "https" and 443 or 80)
+  if not has.host then
+    lines[#lines + 1] = "Host: " .. (host:find(":", 1, true) and "[" .. host .. "]" or host)
+      .. (port ~= default_port and ":" .. port or "")
+  end
+  if self.user_agent and not has["user-agent"] then lines[#lines + 1] = "User-Agent: " .. self.user_agent end
+  if body or method == "POST" or method == "PUT" then lines[#lines + 1] = "Content-Length: " .. #(body or "") end
+  lines[#lines + 1] = ""
+  lines[#lines + 1] = body or ""
+  self.requests = self.requests + 1
+  local status, h, b = self:exchange(table.concat(lines, "\r\n"), limit_ms)
+  if not status then return nil, h, b end
+  return status, b, h
+end
+
+function Transport:stats()
+  local st = self.core:stats()
+  st.requests = self.requests
+  st.http_version = "1.1"
+  st.connections = self.connections
+  st.reused = self.reused
+  return st
+end
+
+function Transport:close()
+  self.core:close()
+end
+
+return M

@@ -1,0 +1,229 @@
+-- The cosocket transport inside a real nginx (Debian's nginx +
+-- libnginx-mod-http-lua, one worker) sending to the stand-in: sends do not
+-- block the worker, connections are reused, TLS is verified, retries sleep
+-- without blocking, and phases without cosockets get a clear error.
+local H = require "spec.support.helper"
+local N = require "spec.support.nginx_lua"
+local core = require "whatsapp.core"
+
+local function get(client, url)
+  local status, body = client:request("GET", url)
+  return status, body
+end
+
+-- Runs `curl` on a URL in the background; returns a function that waits for
+-- its answer (status, body).
+local function in_background(url, body)
+  local out = os.tmpname()
+  os.execute(string.format("curl -s -m 30 -o %s -w '%%{http_code}' %s %s > %s.code 2>&1 &", out,
+    body and ("-H 'Content-Type: application/json' --data-binary '" .. body .. "'") or "", url, out))
+  return function()
+    for _ = 1, 300 do
+      local f = io.open(out .. ".code")
+      local code = f and f:read("*a")
+      if f then f:close() end
+      if code and code:match("^%d%d%d$") then
+        local b = io.open(out):read("*a")
+        os.remove(out)
+        os.remove(out .. ".code")
+        return tonumber(code), b
+      end
+      os.execute("sleep 0.1")
+    end
+    error("the background request did not finish: " .. url)
+  end
+end
+
+describe("OpenResty transport in nginx", function()
+  local nginx, probe
+
+  setup(function()
+    H.require_standin()
+    nginx = N.start {
+      env = {
+        AWS_ACCESS_KEY_ID = H.creds.static.access_key_id,
+        AWS_SECRET_ACCESS_KEY = H.creds.static.secret_access_key,
+        AWS_REGION = "us-east-1",
+        AWS_ENDPOINT_URL_SOCIALMESSAGING = H.http,
+        WA_STANDIN_HTTPS = H.https,
+        WHATSAPP_PHONE_NUMBER_ID = H.PHONE,
+      },
+      http = table.concat({
+        "lua_ssl_trusted_certificate " .. H.ca .. ";",
+        "lua_ssl_verify_depth 2;",
+        "lua_shared_dict results 1m;",
+      }, "\n"),
+      server = [[
+        location = /__ready { return 200 "ready"; }
+        location = /hello { return 200 "hello"; }
+        location = /whatsapp/send { content_by_lua_block { require("whatsapp_handler").send() } }
+        location = /whatsapp/send-later { content_by_lua_block { require("whatsapp_handler").send_later() } }
+        location = /fanout { content_by_lua_block { require("nginx_handlers").fanout() } }
+        location = /retry { content_by_lua_block { require("nginx_handlers").retry() } }
+        location = /tls { content_by_lua_block { require("nginx_handlers").tls() } }
+        location = /tls-other-ca {
+          lua_ssl_trusted_certificate ]] .. H.other_ca .. [[;
+          content_by_lua_block { require("nginx_handlers").tls() }
+        }
+        location = /log-phase {
+          content_by_lua_block { ngx.say("logged") }
+          log_by_lua_block { require("nginx_handlers").log_phase() }
+        }
+        location = /result { content_by_lua_block { require("nginx_handlers").result() } }
+      ]],
+    }
+    probe = core.new_client { url = nginx.url, path = "/", host = "x", region = "us-east-1", service = "x",
+      max_message_bytes = 0, connect_timeout_ms = 2000, timeout_ms = 30000 }
+  end)
+
+  teardown(function()
+    if probe then probe:close() end
+    N.stop(nginx)
+  end)
+
+  before_each(function() H.reset() end)
+  after_each(function() H.reset() end)
+
+  it("sends through the example handler and answers the messageId", function()
+    local status, body = probe:request("POST", nginx.url .. "/whatsapp/send", { ["Content-Type"] = "application/json" },
+      '{"to":"+14255550123","text":"Hello from nginx"}')
+    assert.are.equal(200, status, body)
+    local answer = core.decode(body)
+    local msgs = H.messages()
+    assert.are.equal(1, #msgs)
+    assert.are.equal(msgs[1].message_id, answer.messageId)
+    assert.are.equal("Hello from nginx", msgs[1].message.text.body)
+    assert.are.equal("AKIDSTANDINEXAMPLE", msgs[1].access_key_id) -- credentials from `env`
+    status = probe:request("POST", nginx.url .. "/whatsapp/send", nil, "{}")
+    assert.are.equal(400, status)
+  end)
+
+  it("runs 50 concurrent sends of 200 ms in about one delay, the worker answering others meanwhile", function()
+    H.inject { delay_ms = 200, every = 1 }
+    local wait = in_background(nginx.url .. "/fanout?n=50")
+    os.execute("sleep 0.1")
+    local times = {}
+    for i = 1, 5 do
+      local t0 = core.monotonic()
+      local status, body = get(probe, nginx.url .. "/hello")
+      times[i] = core.monotonic() - t0
+      assert.are.equal(200, status)
+      assert.are.equal("hello", body)
+    end
+    local status, body = wait()
+    assert.are.equal(200, status, body)
+    local r = core.decode(body)
+    assert.are.same({}, r.failures)
+    assert.are.equal(50, #r.ids)
+    assert.are.equal("resty", r.transport)
+    -- 50 x 200 ms one after the other would be 10 s
+    assert.is_true(r.elapsed < 2.5, "50 concurrent sends took " .. r.elapsed .. " s")
+    table.sort(times)
+    assert.is_true(times[3] < 0.05, "an unrelated request took " .. times[3] .. " s (median)")
+    assert.is_true(times[5] < 0.25, "an unrelated request took " .. times[5] .. " s (slowest)")
+    local msgs = H.messages()
+    assert.are.equal(50, #msgs) -- every signature passed botocore's check
+  end)
+
+  it("reuses kept-alive connections", function()
+    for i = 1, 10 do
+      local status, body = probe:request("POST", nginx.url .. "/whatsapp/send", nil,
+        '{"to":"+14255550123","text":"reuse ' .. i .. '"}')
+      assert.are.equal(200, status, body)
+    end
+    local conns = {}
+    for _, m in ipairs(H.messages()) do conns[m.connection] = true end
+    local distinct = 0
+    for _ in pairs(conns) do distinct = distinct + 1 end
+    assert.are.equal(10, #H.messages())
+    assert.is_true(distinct <= 2, distinct .. " connections for 10 sequential sends")
+    assert.is_true(H.stats().connections.http <= 2)
+  end)
+
+  it("verifies TLS: another CA fails with TLSError, the right CA sends", function()
+    -- the wrong CA first: a connection verified (and pooled) under the right
+    -- CA would otherwise be reused, the pool being keyed by host and port
+    local _, body = get(probe, nginx.url .. "/tls-other-ca?ca=other")
+    local r = core.decode(body)
+    assert.are.equal("TLSError", r.code, body)
+    assert.matches("certificate", r.message)
+    assert.are.equal(0, #H.messages())
+    local status
+    status, body = get(probe, nginx.url .. "/tls?ca=right")
+    assert.are.equal(200, status)
+    r = core.decode(body)
+    assert.is_string(r.id, body)
+    assert.are.equal(1, #H.messages())
+    assert.are.equal("https", H.messages()[1].scheme)
+  end)
+
+  it("retries a throttled send with ngx.sleep, not blocking the worker", function()
+    H.inject { status = 429, headers = { ["x-amz-retry-after"] = "800" } }
+    local wait = in_background(nginx.url .. "/retry")
+    os.execute("sleep 0.2")
+    local t0 = core.monotonic()
+    assert.are.equal(200, (get(probe, nginx.url .. "/hello")))
+    local took = core.monotonic() - t0
+    local status, body = wait()
+    assert.are.equal(200, status, body)
+    local r = core.decode(body)
+    assert.is_string(r.id, body)
+    assert.are.equal(1, #r.delays)
+    assert.is_true(r.delays[1] >= 0.8)
+    assert.is_true(r.elapsed >= 0.8)
+    assert.is_true(took < 0.25, "an unrelated request waited " .. took .. " s behind a retry's sleep")
+    assert.are.equal(1, #H.messages())
+  end)
+
+  it("refuses to send where cosockets are missing, and send_later works there", function()
+    assert.are.equal(200, (get(probe, nginx.url .. "/log-phase")))
+    local sent, later
+    for _ = 1, 50 do
+      sent = select(2, get(probe, nginx.url .. "/result?key=send"))
+      later = select(2, get(probe, nginx.url .. "/result?key=later"))
+      if sent ~= "\n" and later ~= "\n" then break end
+      os.execute("sleep 0.1")
+    end
+    assert.matches("^TransportUnavailable: cosockets are not available in the log phase", sent)
+    assert.matches("ngx.timer.at", sent)
+    assert.are.equal("sent\n", later)
+    local msgs = H.messages()
+    assert.are.equal(1, #msgs)
+    assert.are.equal("later from the log phase", msgs[1].message.text.body)
+  end)
+
+  it("sends fire-and-forget from the example handler", function()
+    local status, body = probe:request("POST", nginx.url .. "/whatsapp/send-later", nil,
+      '{"to":"+14255550123","text":"later"}')
+    assert.are.equal(202, status, body)
+    local msgs
+    for _ = 1, 50 do
+      msgs = H.messages()
+      if #msgs > 0 then break end
+      os.execute("sleep 0.1")
+    end
+    assert.are.equal(1, #msgs)
+    assert.are.equal("later", msgs[1].message.text.body)
+  end)
+
+  it("logs no error of its own", function()
+    for line in N.log(nginx):gmatch("[^\n]+") do
+      -- nginx itself logs the refused certificate of the TLS spec
+      if not line:find("certificate verify error", 1, true) then
+        assert.is_nil(line:find("%[error%]") or line:find("%[alert%]") or line:find("%[crit%]"), line)
+      end
+    end
+  end)
+end)
+
+describe("examples/nginx/nginx.conf", function()
+  it("is a configuration nginx accepts", function()
+    local dir = assert(io.popen("mktemp -d /tmp/whatsapp-nginx-t.XXXXXX")):read("*l")
+    os.execute("mkdir -p " .. dir .. "/logs")
+    local out = H.run("nginx -t -p " .. dir .. " -c $PWD/examples/nginx/nginx.conf -e " .. dir .. "/error.log")
+    os.execute("rm -rf " .. dir)
+    assert.matches("syntax is ok", out)
+    assert.matches("test is successful", out)
+    assert.matches("exit=0", out)
+  end)
+end)

@@ -1,0 +1,77 @@
+-- Locations of the nginx that spec/resty_spec.lua starts: what a test needs
+-- to see from inside a worker (timings, stats, phases), as JSON.
+local whatsapp = require "whatsapp"
+
+local _M = {}
+
+local function say(value)
+  ngx.header["Content-Type"] = "application/json"
+  ngx.say(whatsapp.encode(value))
+end
+
+local function text(body) return { to = "+14255550123", type = "text", text = { body = body } } end
+
+local clients = {}
+local function client(name, opts)
+  if not clients[name] then clients[name] = assert(whatsapp.new(opts or {})) end
+  return clients[name]
+end
+
+--- /fanout?n=N: N sends on light threads of this one worker, one client.
+function _M.fanout()
+  local n = tonumber(ngx.var.arg_n) or 50
+  local c = client("fanout")
+  ngx.update_time()
+  local t0 = ngx.now()
+  local threads = {}
+  for i = 1, n do
+    threads[i] = ngx.thread.spawn(function() return c:send(text("fan " .. i)) end)
+  end
+  local ids, failures = {}, {}
+  for i = 1, n do
+    local _, id, err = ngx.thread.wait(threads[i])
+    if id then ids[#ids + 1] = id else failures[#failures + 1] = tostring(err) end
+  end
+  ngx.update_time()
+  say { ids = ids, failures = failures, elapsed = ngx.now() - t0, transport = c.transport, stats = c:stats() }
+end
+
+--- /retry: one send that is throttled first; reports the waits.
+function _M.retry()
+  local delays = {}
+  local c = client("retry", { on_retry = function(_, _, delay) delays[#delays + 1] = delay end })
+  ngx.update_time()
+  local t0 = ngx.now()
+  local id, err = c:send(text("throttled then sent"))
+  ngx.update_time()
+  say { id = id or whatsapp.null, err = err and tostring(err) or whatsapp.null, delays = delays,
+    elapsed = ngx.now() - t0 }
+end
+
+--- /tls?ca=right|other: a send over HTTPS; the location sets the CA file.
+function _M.tls()
+  -- by name: nginx checks a certificate against a host name, never an IP address
+  local endpoint = os.getenv("WA_STANDIN_HTTPS"):gsub("127%.0%.0%.1", "localhost")
+  local c = client("tls-" .. ngx.var.arg_ca, { endpoint = endpoint, max_attempts = 1 })
+  local id, err = c:send(text("over TLS"))
+  say { id = id or whatsapp.null, code = err and err.code or whatsapp.null,
+    message = err and err.message or whatsapp.null }
+end
+
+--- log_by_lua: cosockets are not there; send says so, send_later works.
+function _M.log_phase()
+  local c = client("log")
+  local id, err = c:send(text("from the log phase"))
+  local results = ngx.shared.results
+  results:set("send", id and "sent" or (err.code .. ": " .. err.message))
+  local ok, lerr = c:send_later(text("later from the log phase"), nil, function(later_id, later_err)
+    results:set("later", later_id and "sent" or tostring(later_err))
+  end)
+  if not ok then results:set("later", "not queued: " .. tostring(lerr)) end
+end
+
+function _M.result()
+  ngx.say(ngx.shared.results:get(ngx.var.arg_key) or "")
+end
+
+return _M
