@@ -41,6 +41,7 @@ build = {
     ["whatsapp.validate_interactive"] = "lua/whatsapp/validate_interactive.lua",
     ["whatsapp.validate_template"] = "lua/whatsapp/validate_template.lua",
     ["whatsapp.message"] = "lua/whatsapp/message.lua",
+    ["whatsapp.senders"] = "lua/whatsapp/senders.lua",
     ["whatsapp.core"] = {
       sources = { "src/core.c", "src/sigv4.c", "src/json.c", "src/http.c", "src/crypto.c", "src/buf.c" },
       defines = { "_POSIX_C_SOURCE=200809L", "OPENSSL_API_COMPAT=0x30000000L", "OPENSSL_NO_DEPRECATED" },

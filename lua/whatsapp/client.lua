@@ -6,6 +6,8 @@ local config = require "whatsapp.config"
 local credentials = require "whatsapp.credentials"
 local errors = require "whatsapp.errors"
 local params = require "whatsapp.params"
+local senders = require "whatsapp.senders"
+local validate = require "whatsapp.validate"
 
 local M = {}
 
@@ -66,14 +68,21 @@ function Client:credentials()
   return c
 end
 
-local SEND_OPTIONS = { phone_number_id = true, meta_api_version = true }
+-- option -> the Lua type it must have
+local SEND_OPTIONS = {
+  phone_number_id = "string", meta_api_version = "string",
+  validate = "boolean", allow_local_number = "boolean", -- message validation (whatsapp.validate)
+}
 
 local function check_send_opts(self, opts)
   if opts ~= nil then
     if type(opts) ~= "table" then error("send: opts must be a table (got " .. type(opts) .. ")", 4) end
     for k, v in pairs(opts) do
-      if not SEND_OPTIONS[k] then error("send: unknown option '" .. tostring(k) .. "'", 4) end
-      if type(v) ~= "string" then error("send: option '" .. k .. "' must be a string (got " .. type(v) .. ")", 4) end
+      local want = SEND_OPTIONS[k]
+      if not want then error("send: unknown option '" .. tostring(k) .. "'", 4) end
+      if type(v) ~= want then
+        error("send: option '" .. k .. "' must be a " .. want .. " (got " .. type(v) .. ")", 4)
+      end
     end
   end
   local id = opts and opts.phone_number_id or self.phone_number_id
@@ -110,8 +119,10 @@ local function describe_failure(self, kind, text)
 end
 
 --- Sends a WhatsApp message object (a table, or its JSON text).
--- `messaging_product` defaults to "whatsapp". Returns the messageId, or nil
--- and an error object. opts: phone_number_id, meta_api_version.
+-- `messaging_product` defaults to "whatsapp". A table is validated first
+-- (whatsapp.validate); JSON text is sent as it is. Returns the messageId, or
+-- nil and an error object. opts: phone_number_id, meta_api_version,
+-- validate (false: send the table unchecked), allow_local_number.
 function Client:send(message, opts)
   local mt = type(message)
   if mt ~= "table" and mt ~= "string" then
@@ -119,6 +130,12 @@ function Client:send(message, opts)
   end
   local id, version = check_send_opts(self, opts)
   if not id then return nil, version end
+  -- builders (whatsapp.message) -----------------------------------------------
+  if mt == "table" and not (opts and opts.validate == false) then
+    local ok, verr = validate.message(message, { allow_local_number = opts and opts.allow_local_number })
+    if not ok then return nil, verr end
+  end
+  -- ---------------------------------------------------------------------------
   local creds, cerr = self:credentials()
   if not creds then return nil, cerr end
 
@@ -157,5 +174,8 @@ function Client:__tostring()
 end
 
 Client.__close = Client.close -- Lua 5.4: local client <close> = ...
+
+-- client:send_text, send_image, …, mark_read: build (whatsapp.message), then send
+senders.install(Client)
 
 return M
