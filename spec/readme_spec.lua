@@ -56,4 +56,21 @@ describe("README", function()
     assert.matches("nil\tUnrecognizedClientException", out) -- placeholder keys
     assert.are.equal(1, #H.messages()) -- whatsapp.send with the environment's keys
   end)
+
+  it("Messages examples run as one script and every send reaches the service", function()
+    H.require_standin()
+    H.reset()
+    assert.is_true(#blocks >= 4)
+    local script = table.concat(blocks, "\n", 3)
+    local sends = 0
+    for _ in script:gmatch("assert%(whatsapp%.send_") do sends = sends + 1 end
+    for _ in script:gmatch("assert%(whatsapp%.mark_read") do sends = sends + 1 end
+    assert.is_true(sends >= 20)
+    local out = run_block(script, env)
+    assert.matches("exit=0", out)
+    assert.matches("text\tHello", out)
+    assert.matches("nil\ttext.body\ttext.body: at most 4096 characters %(got 4097%)", out)
+    assert.matches("nil\tinteractive.action.sections%[2%].rows%[1%].title", out)
+    assert.are.equal(sends, #H.messages())
+  end)
 end)
