@@ -42,6 +42,18 @@ local function type_rule(v, want)
   return "must be " .. want .. " (got " .. type(v) .. ")"
 end
 
+-- What a caller gave, for an error message: short, and quoted if a string.
+local function shown(v)
+  if type(v) ~= "string" then return type(v) end
+  if #v > 40 then
+    local cut = 40
+    -- never cut inside a character
+    while cut > 1 and (v:byte(cut + 1) or 0) >= 0x80 and v:byte(cut + 1) < 0xC0 do cut = cut - 1 end
+    v = v:sub(1, cut) .. "..."
+  end
+  return string.format("%q", v)
+end
+
 --- A string: valid UTF-8, its length in code points within the limit `name`.
 local function str(v, path, name)
   if type(v) ~= "string" then fail(path, type_rule(v, "a string")) end
@@ -90,7 +102,7 @@ local function list(v, path, name, scope)
   local n = 0
   for k in pairs(v) do
     if type(k) ~= "number" or k < 1 or k % 1 ~= 0 then
-      fail(path, "must be a list (found the key " .. string.format("%q", tostring(k)) .. ")")
+      fail(path, "must be a list (found the key " .. shown(type(k) == "string" and k or tostring(k)) .. ")")
     end
     n = n + 1
   end
@@ -105,21 +117,19 @@ local function boolean(v, path)
   if type(v) ~= "boolean" then fail(path, type_rule(v, "a boolean")) end
 end
 
-local function one_of(v, path, allowed, what)
+-- hint: what to do about it, appended to the rule
+local function one_of(v, path, allowed, hint)
   if type(v) ~= "string" or not allowed[v] then
     local names = {}
     for k in pairs(allowed) do names[#names + 1] = '"' .. k .. '"' end
     table.sort(names)
-    fail(path, "must be " .. (what or "one of") .. " " .. table.concat(names, ", ")
-      .. " (got " .. (type(v) == "string" and string.format("%q", v) or type(v)) .. ")")
+    fail(path, "must be one of " .. table.concat(names, ", ") .. " (got " .. shown(v) .. ")"
+      .. (hint and ("; " .. hint) or ""))
   end
 end
 
 local function constant(v, path, want)
-  if v ~= want then
-    fail(path, string.format('must be "%s" (got %s)', want,
-      type(v) == "string" and string.format("%q", v) or type(v)))
-  end
+  if v ~= want then fail(path, string.format('must be "%s" (got %s)', want, shown(v))) end
 end
 
 local function range_check(n, path, name)

@@ -144,7 +144,7 @@ local function message(msg, opts)
   if msg.status ~= nil then return read_receipt(msg) end
   local t = required(msg, "type", "")
   if not BODIES[t] then
-    one_of(t, "type", rules.MESSAGE_TYPES, "one of (validate = false sends types this module does not know)")
+    one_of(t, "type", rules.MESSAGE_TYPES, "validate = false sends types this module does not know")
   end
   for k in pairs(msg) do
     if not ENVELOPE[k] and k ~= t then

@@ -197,7 +197,7 @@ function M.interactive(v, path)
   local spec = rules.INTERACTIVE[t]
   if not spec then
     one_of(t, join(path, "type"), rules.INTERACTIVE,
-      "one of (validate = false sends types this module does not know)")
+      "validate = false sends types this module does not know")
   end
   if v.header ~= nil then
     if not spec.header then fail(join(path, "header"), 'not allowed on "' .. t .. '" messages') end

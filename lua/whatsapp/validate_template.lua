@@ -189,7 +189,7 @@ function component(c, path, state)
     carousel_component(c, path, state)
   else
     local allowed = state.in_card and CARD_COMPONENTS or TOP_COMPONENTS
-    one_of(t, join(path, "type"), allowed, "one of (validate = false sends components this module does not know)")
+    one_of(t, join(path, "type"), allowed, "validate = false sends components this module does not know")
     fail(join(path, "type"), "not allowed here") -- unreachable: every allowed type is handled above
   end
 end
