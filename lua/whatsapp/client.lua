@@ -130,12 +130,11 @@ function Client:send(message, opts)
   end
   local id, version = check_send_opts(self, opts)
   if not id then return nil, version end
-  -- builders (whatsapp.message) -----------------------------------------------
+  -- a table must pass WhatsApp's rules (whatsapp.validate); JSON text is the caller's own
   if mt == "table" and not (opts and opts.validate == false) then
     local ok, verr = validate.message(message, { allow_local_number = opts and opts.allow_local_number })
     if not ok then return nil, verr end
   end
-  -- ---------------------------------------------------------------------------
   local creds, cerr = self:credentials()
   if not creds then return nil, cerr end
 
