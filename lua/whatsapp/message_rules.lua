@@ -5,7 +5,7 @@
 -- Lengths are in Unicode code points ("characters": Meta never defines the
 -- unit; code points are what Python counts and what the reference advises).
 -- Where the sources disagree (§1.5 "conflict") the looser documented limit is
--- kept, so a message Meta accepts is never refused here; each such line says so.
+-- kept, so no limit is stricter here than one Meta documents; each such line says so.
 local M = {}
 
 --- Lengths and counts: name = { min = , max = , unit = }.
@@ -26,8 +26,6 @@ M.limits = {
   -- contacts
   -- conflict: M:contacts says up to 257 contacts, OAS maxItems 5; the looser 257 is kept
   contacts = { min = 1, max = 257, unit = "contacts" },
-
-  -- reaction
 
   -- interactive
   interactive_body = { min = 1, max = 1024, unit = "characters" }, -- button, cta_url, flow, product…
@@ -65,8 +63,6 @@ M.limits = {
   url_button_text = { min = 1, max = 2000, unit = "characters" }, -- pywa URLButton
   quick_reply_payload = { min = 1, max = 256, unit = "characters" }, -- pywa QuickReplyButton
   carousel_cards = { min = 1, max = 10, unit = "cards" },       -- wajs CarouselComponent
-
-  -- mark as read
 }
 
 --- Value ranges: name = { min = , max = }.
