@@ -172,7 +172,9 @@ describe("client", function()
     local client = H.client()
     client:close()
     client:close()
-    assert.has_error(function() client:send { to = "+1" } end, "whatsapp client is closed")
+    -- (a valid message: an invalid one is refused by validation before the transport is reached)
+    assert.has_error(function() client:send { to = "+1", type = "text", text = { body = "x" } } end,
+      "whatsapp client is closed")
   end)
 
   it("reads credentials and settings from the real environment, for whatsapp.send too", function()

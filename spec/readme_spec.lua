@@ -2,13 +2,30 @@
 -- address comes from the environment as it would in production).
 local H = require "spec.support.helper"
 
+-- The Lua blocks in order, and those of each "## " section by its title.
 local function lua_blocks()
   local f = assert(io.open("README.md", "rb"))
   local text = f:read("*a")
   f:close()
-  local blocks = {}
+  local blocks, by_section = {}, {}
   for code in text:gmatch("```lua\n(.-)```") do blocks[#blocks + 1] = code end
-  return blocks
+  local title, parts = "", {}
+  local function flush()
+    local list = by_section[title] or {}
+    for code in table.concat(parts, "\n"):gmatch("```lua\n(.-)```") do list[#list + 1] = code end
+    by_section[title] = list
+  end
+  for line in (text .. "\n"):gmatch("([^\n]*)\n") do
+    local heading = line:match("^## (.+)$")
+    if heading then
+      flush()
+      title, parts = heading, {}
+    else
+      parts[#parts + 1] = line
+    end
+  end
+  flush()
+  return blocks, by_section
 end
 
 local function run_block(code, env)
@@ -29,7 +46,7 @@ local function run_block(code, env)
 end
 
 describe("README", function()
-  local blocks = lua_blocks()
+  local blocks, sections = lua_blocks()
   local env = {
     AWS_ENDPOINT_URL_SOCIALMESSAGING = H.http or "",
     AWS_ACCESS_KEY_ID = H.creds.static.access_key_id,
@@ -73,5 +90,23 @@ describe("README", function()
     assert.matches("attempt 1 failed %(ThrottledRequestException%), retrying in %d%.%d%d s", out)
     assert.are.equal(1, #H.messages())
     assert.matches(H.messages()[1].message_id, out, 1, true)
+  end)
+
+  it("Messages examples run as one script and every send reaches the service", function()
+    H.require_standin()
+    H.reset()
+    local mine = sections.Messages or {}
+    assert.is_true(#mine >= 2)
+    local script = table.concat(mine, "\n")
+    local sends = 0
+    for _ in script:gmatch("assert%(whatsapp%.send_") do sends = sends + 1 end
+    for _ in script:gmatch("assert%(whatsapp%.mark_read") do sends = sends + 1 end
+    assert.is_true(sends >= 20)
+    local out = run_block(script, env)
+    assert.matches("exit=0", out)
+    assert.matches("text\tHello", out)
+    assert.matches("nil\ttext.body\ttext.body: at most 4096 characters %(got 4097%)", out)
+    assert.matches("nil\tinteractive.action.sections%[2%].rows%[1%].title", out)
+    assert.are.equal(sends, #H.messages())
   end)
 end)

@@ -8,6 +8,8 @@ local errors = require "whatsapp.errors"
 local params = require "whatsapp.params"
 local resty = require "whatsapp.resty"
 local retry = require "whatsapp.retry"
+local senders = require "whatsapp.senders"
+local validate = require "whatsapp.validate"
 
 local M = {}
 
@@ -85,7 +87,10 @@ function Client:credentials()
 end
 
 -- per-send option -> the Lua type it must have
-local SEND_OPTIONS = { phone_number_id = "string", meta_api_version = "string", deadline = "number" }
+local SEND_OPTIONS = {
+  phone_number_id = "string", meta_api_version = "string", deadline = "number",
+  validate = "boolean", allow_local_number = "boolean", -- message validation (whatsapp.validate)
+}
 
 local function check_send_opts(self, opts)
   if opts ~= nil then
@@ -169,11 +174,13 @@ local function attempt(self, message, id, version, creds, limit_ms, cut)
 end
 
 --- Sends a WhatsApp message object (a table, or its JSON text).
--- `messaging_product` defaults to "whatsapp". Returns the messageId, or nil
--- and an error object (err.attempts says how many requests were made).
+-- `messaging_product` defaults to "whatsapp". A table is validated first
+-- (whatsapp.validate); JSON text is sent as it is. Returns the messageId, or
+-- nil and an error object (err.attempts says how many requests were made).
 -- Throttling, 5xx and connection failures are retried (standard mode, see
 -- retry.lua); a signature refused because our clock is off is retried once
--- with the service's time. opts: phone_number_id, meta_api_version, deadline.
+-- with the service's time. opts: phone_number_id, meta_api_version,
+-- deadline, validate (false: send the table unchecked), allow_local_number.
 function Client:send(message, opts)
   local mt = type(message)
   if mt ~= "table" and mt ~= "string" then
@@ -181,6 +188,11 @@ function Client:send(message, opts)
   end
   local id, version, deadline = check_send_opts(self, opts)
   if not id then return nil, version end
+  -- a table must pass WhatsApp's rules (whatsapp.validate); JSON text is the caller's own
+  if mt == "table" and not (opts and opts.validate == false) then
+    local ok, verr = validate.message(message, { allow_local_number = opts and opts.allow_local_number })
+    if not ok then return nil, verr end
+  end
 
   local started = deadline and monotonic()
   local attempts, last_cost, skew_retried = 0, 0, false
@@ -258,6 +270,11 @@ function Client:send_later(message, opts, callback)
   local id, version = check_send_opts(self, opts)
   if not id then return nil, version end
   if mt == "table" then
+    -- checked and encoded now: in the timer it is JSON text, which send does not validate
+    if not (opts and opts.validate == false) then
+      local fine, verr = validate.message(message, { allow_local_number = opts and opts.allow_local_number })
+      if not fine then return nil, verr end
+    end
     local text, _, why, field = core.encode(message, config.MESSAGING_PRODUCT)
     if not text then return nil, errors.validation(field ~= "" and field or "message", why) end
     message = text
@@ -299,5 +316,8 @@ function Client:__tostring()
 end
 
 Client.__close = Client.close -- Lua 5.4: local client <close> = ...
+
+-- client:send_text, send_image, …, mark_read: build (whatsapp.message), then send
+senders.install(Client)
 
 return M

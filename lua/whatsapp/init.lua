@@ -20,6 +20,8 @@ core.set_array_mt(array.mt)
 
 local client = require "whatsapp.client"
 local errors = require "whatsapp.errors"
+local builders = require "whatsapp.message"
+local senders = require "whatsapp.senders"
 
 local M = {
   _VERSION = core._VERSION,
@@ -48,10 +50,19 @@ function M.default_client()
   return default_client
 end
 
+--- Sends a message (table or JSON text) on the default client; see client:send.
 function M.send(message, opts)
   local c, err = M.default_client()
   if not c then return nil, err end
   return c:send(message, opts)
 end
+
+--- The builders (pure Lua): whatsapp.message.text(to, body, opts) … return
+-- message tables without sending.
+M.message = builders
+
+-- whatsapp.send_text(to, body, opts), send_image, …, mark_read: the client
+-- methods of the same names, on the default client.
+senders.install_module(M, M.default_client)
 
 return M

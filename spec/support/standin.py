@@ -327,7 +327,10 @@ def send_whatsapp_message(ctx, values):
     if msg.get("messaging_product") != "whatsapp":
         raise ApiError("InvalidParametersException",
                        'The message must contain "messaging_product": "whatsapp"')
-    for key in ("to", "type"):
+    # a read receipt (optionally with a typing indicator) has no to/type; AWS
+    # passes it through to Meta like any message (whatsapp.md §1.4)
+    keys = ("message_id",) if msg.get("status") == "read" else ("to", "type")
+    for key in keys:
         v = msg.get(key)
         if not isinstance(v, str) or not v:
             raise ApiError("InvalidParametersException",

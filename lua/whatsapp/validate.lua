@@ -1,0 +1,195 @@
+--- Client-side validation of WhatsApp message objects (plain Lua tables)
+-- against whatsapp.message_rules, so that a malformed message is refused
+-- here, naming the field and the rule, instead of failing at Meta later.
+-- Pure Lua: usable without the C core.
+--
+-- Paths read like the JSON with 1-based Lua list indexes:
+-- `interactive.action.sections[2].rows[1].title`.
+local rules = require "whatsapp.message_rules"
+local errors = require "whatsapp.errors"
+local single_emoji = require "whatsapp.emoji"
+local interactive = require("whatsapp.validate_interactive").interactive
+local template = require "whatsapp.validate_template"
+local C = require "whatsapp.check"
+local fail, join, at, check_limit, str = C.fail, C.join, C.at, C.check_limit, C.str
+local required, object, fields, set, list = C.required, C.object, C.fields, C.set, C.list
+local boolean, one_of, constant, media, location = C.boolean, C.one_of, C.constant, C.media, C.location
+local MEDIA_FIELDS, UNKNOWN, Failure, limit_rule = C.MEDIA_FIELDS, C.UNKNOWN, C.Failure, C.limit_rule
+
+local M = {}
+
+-- phone numbers --------------------------------------------------------------
+
+local function phone_number(v, path, allow_local)
+  str(v, path)
+  if v:find("[^%d %-%(%)%+]") then
+    fail(path, 'must be "+" and the country code and number, with only spaces, "-" or "()" between digits')
+  end
+  if v:find("+", 2, true) then fail(path, '"+" may only come first') end
+  local digits = v:gsub("%D", "")
+  check_limit(path, "to_digits", #digits)
+  if v:sub(1, 1) == "+" then
+    if digits:sub(1, 1) == "0" then fail(path, "a country code never starts with 0") end
+  elseif not allow_local then
+    if digits:sub(1, 2) == "00" then
+      fail(path, 'starts with 00: write the number as "+" and the country code '
+        .. "(allow_local_number = true sends it as it is)")
+    end
+    fail(path, 'must start with "+" and the country code: Meta prefixes a number without "+" with the '
+      .. "business number's country code (allow_local_number = true sends it as it is)")
+  end
+end
+
+-- a contact card part whose members are all plain strings; a `type` marked
+-- "HOME|WORK" in allowed is that enum (OAS)
+local function strings(v, path, allowed)
+  object(v, path)
+  fields(v, path, allowed)
+  for k, s in pairs(v) do
+    if allowed[k] == "HOME|WORK" then
+      one_of(s, join(path, k), rules.CONTACT_TYPES)
+    else
+      str(s, join(path, k))
+    end
+  end
+end
+
+local CARD_FIELDS = set("name", "birthday", "phones", "emails", "addresses", "org", "urls")
+local NAME_FIELDS = set("formatted_name", "first_name", "last_name", "middle_name", "suffix", "prefix")
+local PHONE_FIELDS = set("phone", "type", "wa_id")
+local EMAIL_FIELDS = { email = true, type = "HOME|WORK" }
+local ADDRESS_FIELDS = { street = true, city = true, state = true, zip = true, country = true,
+  country_code = true, type = "HOME|WORK" }
+local URL_FIELDS = { url = true, type = "HOME|WORK" }
+local ORG_FIELDS = set("company", "department", "title")
+
+local function contact_list(card, key, path, allowed)
+  local v = card[key]
+  if v == nil then return end
+  local p = join(path, key)
+  local n = list(v, p)
+  for i = 1, n do strings(v[i], at(p, i), allowed) end
+end
+
+local function contact(card, path)
+  object(card, path)
+  fields(card, path, CARD_FIELDS)
+  local name = required(card, "name", path)
+  strings(name, join(path, "name"), NAME_FIELDS)
+  str(required(name, "formatted_name", join(path, "name")), join(path, "name.formatted_name"), "nonempty")
+  if card.birthday ~= nil then
+    str(card.birthday, join(path, "birthday"))
+    if not card.birthday:find(rules.BIRTHDAY) then fail(join(path, "birthday"), "must be YYYY-MM-DD") end
+  end
+  contact_list(card, "phones", path, PHONE_FIELDS)
+  contact_list(card, "emails", path, EMAIL_FIELDS)
+  contact_list(card, "addresses", path, ADDRESS_FIELDS)
+  contact_list(card, "urls", path, URL_FIELDS)
+  if card.org ~= nil then strings(card.org, join(path, "org"), ORG_FIELDS) end
+end
+
+-- the envelope ---------------------------------------------------------------
+
+local function text(v, path)
+  object(v, path)
+  fields(v, path, set("body", "preview_url"))
+  str(required(v, "body", path), join(path, "body"), "text_body")
+  if v.preview_url ~= nil then boolean(v.preview_url, join(path, "preview_url")) end
+end
+
+local function contacts(v, path)
+  local n = list(v, path, "contacts")
+  for i = 1, n do contact(v[i], at(path, i)) end
+end
+
+local function reaction(v, path)
+  object(v, path)
+  fields(v, path, set("message_id", "emoji"))
+  str(required(v, "message_id", path), join(path, "message_id"), "nonempty")
+  local e = str(required(v, "emoji", path), join(path, "emoji"))
+  if not single_emoji(e) then fail(join(path, "emoji"), 'must be one emoji, or "" to remove the reaction') end
+end
+
+local BODIES = {
+  text = text,
+  image = function(v, p) media("image", v, p, MEDIA_FIELDS.image) end,
+  video = function(v, p) media("video", v, p, MEDIA_FIELDS.video) end,
+  audio = function(v, p) media("audio", v, p, MEDIA_FIELDS.audio) end,
+  document = function(v, p) media("document", v, p, MEDIA_FIELDS.document) end,
+  sticker = function(v, p) media("sticker", v, p, MEDIA_FIELDS.sticker) end,
+  location = location,
+  contacts = contacts,
+  reaction = reaction,
+  interactive = interactive,
+  template = template,
+}
+
+local ENVELOPE = set("messaging_product", "recipient_type", "to", "recipient", "type", "context",
+  "biz_opaque_callback_data", "recipient_identity_key_hash")
+
+-- §1.4: the read receipt (with an optional typing indicator) has no to/type
+local function read_receipt(msg)
+  fields(msg, "", set("messaging_product", "status", "message_id", "typing_indicator"))
+  constant(msg.status, "status", "read")
+  str(required(msg, "message_id", ""), "message_id", "nonempty")
+  if msg.typing_indicator ~= nil then
+    object(msg.typing_indicator, "typing_indicator")
+    fields(msg.typing_indicator, "typing_indicator", set("type"))
+    constant(msg.typing_indicator.type, "typing_indicator.type", "text")
+  end
+end
+
+local function message(msg, opts)
+  if msg.messaging_product ~= nil then constant(msg.messaging_product, "messaging_product", "whatsapp") end
+  if msg.status ~= nil then return read_receipt(msg) end
+  local t = required(msg, "type", "")
+  if not BODIES[t] then
+    one_of(t, "type", rules.MESSAGE_TYPES, "validate = false sends types this module does not know")
+  end
+  for k in pairs(msg) do
+    if not ENVELOPE[k] and k ~= t then
+      if BODIES[k] then fail(k, 'not allowed in a "' .. t .. '" message') end
+      fail(tostring(k), UNKNOWN)
+    end
+  end
+  if msg.recipient_type ~= nil then one_of(msg.recipient_type, "recipient_type", rules.RECIPIENT_TYPES) end
+  if msg.to == nil and msg.recipient == nil then fail("to", "required") end
+  if msg.to ~= nil then
+    if msg.recipient_type == "group" then
+      str(msg.to, "to", "nonempty") -- a group id, not a phone number
+    else
+      phone_number(msg.to, "to", opts.allow_local_number)
+    end
+  end
+  if msg.recipient ~= nil then str(msg.recipient, "recipient", "nonempty") end
+  if msg.recipient_identity_key_hash ~= nil then str(msg.recipient_identity_key_hash, "recipient_identity_key_hash") end
+  if msg.context ~= nil then
+    if t == "reaction" then fail("context", "reactions cannot be replies (Meta refuses context on them)") end
+    object(msg.context, "context")
+    fields(msg.context, "context", set("message_id"))
+    str(required(msg.context, "message_id", "context"), "context.message_id", "nonempty")
+  end
+  if msg.biz_opaque_callback_data ~= nil then
+    str(msg.biz_opaque_callback_data, "biz_opaque_callback_data", "biz_opaque_callback_data")
+  end
+  BODIES[t](required(msg, t, ""), t)
+end
+
+--- Checks a WhatsApp message object (a table: any message type of §1.3, or
+-- the read receipt of §1.4).
+-- @tparam table msg the message
+-- @tparam[opt] table opts `allow_local_number`: accept a `to` without "+"
+-- @return true, or nil and a ParamValidationError whose `field` is the path
+function M.message(msg, opts)
+  if type(msg) ~= "table" then error("validate: message must be a table (got " .. type(msg) .. ")", 2) end
+  local ok, e = pcall(message, msg, opts or {})
+  if ok then return true end
+  if getmetatable(e) ~= Failure then error(e, 0) end -- a bug here, not bad data: let it show
+  return nil, errors.validation(e.path == "" and "message" or e.path, e.rule)
+end
+
+--- The rule `name` of whatsapp.message_rules applied to a string or a count:
+-- nil when n is within it, else the rule text (for the builders' own checks).
+M.limit_rule = limit_rule
+
+return M
