@@ -32,7 +32,11 @@ build = {
     ["whatsapp.config"] = "lua/whatsapp/config.lua",
     ["whatsapp.credentials"] = "lua/whatsapp/credentials.lua",
     ["whatsapp.errors"] = "lua/whatsapp/errors.lua",
+    ["whatsapp.ini"] = "lua/whatsapp/ini.lua",
     ["whatsapp.params"] = "lua/whatsapp/params.lua",
+    ["whatsapp.shared"] = "lua/whatsapp/shared.lua",
+    ["whatsapp.time"] = "lua/whatsapp/time.lua",
+    ["whatsapp.xml"] = "lua/whatsapp/xml.lua",
     ["whatsapp.core"] = {
       sources = { "src/core.c", "src/sigv4.c", "src/json.c", "src/http.c", "src/crypto.c", "src/buf.c" },
       defines = { "_POSIX_C_SOURCE=200809L", "OPENSSL_API_COMPAT=0x30000000L", "OPENSSL_NO_DEPRECATED" },
