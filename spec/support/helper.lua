@@ -82,8 +82,13 @@ function H.run(cmd)
 end
 
 --- A getenv function over a table: specs never read the real environment.
+-- A false value reads as unset.
 function H.env(t)
-  return function(name) return t[name] end
+  return function(name)
+    local v = t[name]
+    if v == false then return nil end
+    return v
+  end
 end
 
 --- Writes text to path, making the directories on the way.
