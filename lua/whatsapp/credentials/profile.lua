@@ -155,9 +155,9 @@ function M.load(ctx)
   local name = ctx.profile_name
   if not data then return nil, common.fail(label(M.name, name), why) end
   if not exists(data, name) then
-    local function place(path, exists, default)
+    local function place(path, present, default)
       if not path then return default .. " (HOME is not set)" end
-      return path .. (exists and "" or " (missing)")
+      return path .. (present and "" or " (missing)")
     end
     local where = place(data.credentials_path, data.credentials_exists, "~/.aws/credentials") .. " and "
       .. place(data.config_path, data.config_exists, "~/.aws/config")
