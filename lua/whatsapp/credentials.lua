@@ -143,6 +143,14 @@ local function default_wait()
   return false
 end
 
+-- Errors are handed to callers who may change them (err.attempts): each
+-- waiter gets its own copy of a shared refresh's error.
+local function copy(err)
+  local c = {}
+  for k, v in pairs(err) do c[k] = v end
+  return setmetatable(c, getmetatable(err))
+end
+
 local Provider = {}
 Provider.__index = Provider
 Provider.__name = "whatsapp.credentials.provider"
@@ -195,7 +203,7 @@ function Provider:refresh(now)
     self.error = nil
     return c
   end
-  self.error = err
+  self.error = copy(err)
   if current and current.expiration and current.expiration - now > M.MANDATORY then
     return current -- an advisory refresh failed: the old ones are good for 10 minutes more
   end
@@ -214,7 +222,7 @@ function Provider:get()
       -- the refresh this caller waited for is over: take its outcome
       if self.error then
         if current and left > M.MANDATORY then return current end
-        return nil, self.error
+        return nil, copy(self.error)
       end
       if current and left > 0 then return current end
       -- (a credentials function's answer is not kept: ask it ourselves)
