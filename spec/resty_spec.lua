@@ -47,6 +47,7 @@ describe("OpenResty transport in nginx", function()
         AWS_ENDPOINT_URL_SOCIALMESSAGING = H.http,
         WA_STANDIN_HTTPS = H.https,
         WHATSAPP_PHONE_NUMBER_ID = H.PHONE,
+        WA_CREDSRV = H.credsrv,
       },
       http = table.concat({
         "lua_ssl_trusted_certificate " .. H.ca .. ";",
@@ -69,6 +70,7 @@ describe("OpenResty transport in nginx", function()
           content_by_lua_block { ngx.say("logged") }
           log_by_lua_block { require("nginx_handlers").log_phase() }
         }
+        location = /container { content_by_lua_block { require("nginx_handlers").container() } }
         location = /result { content_by_lua_block { require("nginx_handlers").result() } }
       ]],
     }
@@ -173,6 +175,25 @@ describe("OpenResty transport in nginx", function()
     assert.is_true(r.elapsed >= 0.8)
     assert.is_true(took < 0.25, "an unrelated request waited " .. took .. " s behind a retry's sleep")
     assert.are.equal(1, #H.messages())
+  end)
+
+  it("fetches credentials over cosockets too (a slow container endpoint blocks nothing)", function()
+    H.creds_reset()
+    H.creds_set { container = { mode = "hang", delay_ms = 600 } }
+    local wait = in_background(nginx.url .. "/container")
+    os.execute("sleep 0.2")
+    local t0 = core.monotonic()
+    assert.are.equal(200, (get(probe, nginx.url .. "/hello")))
+    local took = core.monotonic() - t0
+    local status, body = wait()
+    H.creds_reset()
+    assert.are.equal(200, status, body)
+    local r = core.decode(body)
+    assert.is_string(r.id, body)
+    assert.is_true(took < 0.25, "an unrelated request waited " .. took .. " s behind a credentials fetch")
+    local msgs = H.messages()
+    assert.are.equal(1, #msgs)
+    assert.are.equal(H.creds.temp.access_key_id, msgs[1].access_key_id)
   end)
 
   it("refuses to send where cosockets are missing, and send_later works there", function()

@@ -7,9 +7,9 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 work=$(mktemp -d /tmp/whatsapp-test.XXXXXX)
-standin_pid="" h2_pid=""
+standin_pid="" h2_pid="" credsrv_pid=""
 cleanup() {
-  for pid in $h2_pid $standin_pid; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+  for pid in $h2_pid $standin_pid $credsrv_pid; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -19,6 +19,13 @@ trap 'exit 130' INT TERM
 . spec/support/start-standin.sh
 start_standin "$work" || { echo "0 passed, 1 failed"; exit 1; }
 start_h2_front "$work" || { echo "0 passed, 1 failed"; exit 1; }
+start_credsrv "$work" || { echo "0 passed, 1 failed"; exit 1; }
+
+# The specs never see this machine's AWS settings: no AWS_* variable, an
+# empty HOME (so no real ~/.aws), and no instance metadata service.
+for var in $(compgen -e | grep '^AWS_'); do unset "$var"; done
+mkdir -p "$work/home"
+export HOME="$work/home" AWS_EC2_METADATA_DISABLED=true
 
 passed=0 failed=0
 for runtime in lua5.4 luajit; do

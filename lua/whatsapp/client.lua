@@ -30,8 +30,15 @@ local function milliseconds(seconds)
   return math.max(1, math.ceil(seconds * 1000)) -- 0 would mean "no limit" to libcurl
 end
 
-function M.new(opts)
-  local cfg, err = config.resolve(opts)
+--- opts: the options of whatsapp.new. hooks (optional, for tests and
+-- embedding): getenv (instead of os.getenv), and for the credentials
+-- providers http (see whatsapp.http), now, run, wait (see whatsapp.credentials).
+function M.new(opts, hooks)
+  if hooks ~= nil and type(hooks) ~= "table" then
+    error("whatsapp.new: hooks must be a table (got " .. type(hooks) .. ")", 2)
+  end
+  hooks = hooks or {}
+  local cfg, err = config.resolve(opts, hooks.getenv)
   if not cfg then return nil, err end
   local tcfg = {
     url = cfg.url,
@@ -70,20 +77,22 @@ function M.new(opts)
     _quota = cfg.retry_quota and retry.new_quota(cfg.retry_quota) or nil,
     _clock_offset = 0, -- seconds to add to our clock when signing (learned from answers)
   }, Client)
-  secrets[self] = { option = cfg.credentials }
+  secrets[self] = credentials.provider {
+    option = cfg.credentials, profile = cfg.profile_explicit and cfg.profile or nil, region = cfg.region,
+    ca_file = cfg.ca_file, user_agent = cfg.user_agent or DEFAULT_USER_AGENT, timeout = cfg.timeout,
+    getenv = hooks.getenv, now = hooks.now, run = hooks.run, wait = hooks.wait,
+    -- inside nginx the credential sources (IMDS, container, STS) use cosockets too
+    http = hooks.http or (cfg.transport == "resty" and resty.http { user_agent = tcfg.user_agent } or nil),
+  }
   return self
 end
 
---- The credentials to sign with. A table (or the environment) is resolved
--- once; a function is called for every send, so it can hand out refreshed
--- temporary credentials (it may cache them itself).
+--- The credentials to sign with: found on first use (the option, else the
+-- default chain), kept, and fetched again before they expire (see
+-- whatsapp.credentials). A credentials function's answer without an
+-- expiration is not kept: the function is called for every send.
 function Client:credentials()
-  local s = secrets[self]
-  if s.resolved then return s.resolved end
-  local c, err = credentials.resolve(s.option)
-  if not c then return nil, err end
-  if type(s.option) ~= "function" then s.resolved = c end
-  return c
+  return secrets[self]:get()
 end
 
 -- per-send option -> the Lua type it must have

@@ -3,6 +3,7 @@
 local errors = require "whatsapp.errors"
 local params = require "whatsapp.params"
 local retry = require "whatsapp.retry"
+local shared = require "whatsapp.shared"
 
 local M = {}
 
@@ -16,7 +17,7 @@ local OPTION_TYPES = {
   region = "string", credentials = { table = true, ["function"] = true }, profile = "string",
   endpoint = "string", phone_number_id = "string", meta_api_version = "string",
   ca_file = "string", connect_timeout = "number", timeout = "number", max_attempts = "number",
-  user_agent = "string", transport = "string",
+  user_agent = "string", transport = "string", use_fips = "boolean", use_dualstack = "boolean",
   on_retry = "function", backoff = "table", retry_quota = { number = true, boolean = true }, deadline = "number",
 }
 
@@ -41,15 +42,44 @@ end
 
 local nonempty = params.nonempty
 
--- DNS suffix of the partition a region belongs to (endpoint-rule-set-1.json).
-local function dns_suffix(region)
-  if region:find("^cn%-") then return "amazonaws.com.cn" end
-  if region:find("^us%-isob%-") then return "sc2s.sgov.gov" end
-  if region:find("^us%-iso%-") then return "c2s.ic.gov" end
-  if region:find("^eu%-isoe%-") then return "cloud.adc-e.uk" end
-  if region:find("^us%-isof%-") then return "csp.hci.ic.gov" end
-  if region:find("^eusc%-") then return "amazonaws.eu" end
-  return "amazonaws.com"
+-- The partitions of botocore's partitions.json: region pattern, DNS suffix,
+-- dual-stack DNS suffix. A region matching none is in "aws".
+local PARTITIONS = {
+  { "^cn%-[%w_]+%-%d+$", "amazonaws.com.cn", "api.amazonwebservices.com.cn" },
+  { "^us%-gov%-[%w_]+%-%d+$", "amazonaws.com", "api.aws" },
+  { "^us%-iso%-[%w_]+%-%d+$", "c2s.ic.gov", "api.aws.ic.gov" },
+  { "^us%-isob%-[%w_]+%-%d+$", "sc2s.sgov.gov", "api.aws.scloud" },
+  { "^eu%-isoe%-[%w_]+%-%d+$", "cloud.adc-e.uk", "api.cloud-aws.adc-e.uk" },
+  { "^us%-isof%-[%w_]+%-%d+$", "csp.hci.ic.gov", "api.aws.hci.ic.gov" },
+  { "^eusc%-de%-[%w_]+%-%d+$", "amazonaws.eu", "api.amazonwebservices.eu" },
+}
+
+--- The DNS suffix and dual-stack DNS suffix of a region's partition.
+function M.partition(region)
+  for _, p in ipairs(PARTITIONS) do
+    if region:find(p[1]) then return p[2], p[3] end
+  end
+  return "amazonaws.com", "api.aws"
+end
+
+--- The service's endpoint rule set (endpoint-rule-set-1.json) as code.
+-- p: {region =, use_fips =, use_dualstack =, endpoint =}. Returns the URL,
+-- or nil and the rule set's error text.
+function M.endpoint_rules(p)
+  if p.endpoint ~= nil then
+    if p.use_fips then return nil, "Invalid Configuration: FIPS and custom endpoint are not supported" end
+    if p.use_dualstack then return nil, "Invalid Configuration: Dualstack and custom endpoint are not supported" end
+    return p.endpoint
+  end
+  if p.region == nil then return nil, "Invalid Configuration: Missing Region" end
+  local dns, dualstack = M.partition(p.region)
+  return "https://" .. M.SERVICE .. (p.use_fips and "-fips" or "") .. "." .. p.region .. "."
+    .. (p.use_dualstack and dualstack or dns)
+end
+
+-- An AWS boolean setting: "true" in any case is true, anything else false.
+local function truthy(v)
+  return v ~= nil and v:lower() == "true"
 end
 
 --- Splits an endpoint URL into what the transport needs. Returns
@@ -93,22 +123,60 @@ function M.resolve(opts, getenv)
   end
   check_types(opts)
   getenv = getenv or os.getenv
-  local cfg = { credentials = opts.credentials, profile = opts.profile or nonempty(getenv("AWS_PROFILE")) }
+  local profile = shared.profile_name(opts.profile, getenv)
+  local cfg = { credentials = opts.credentials, profile = profile, profile_explicit = opts.profile ~= nil }
+
+  -- The profile's settings in the config file, read only when an option and
+  -- the environment leave a setting open.
+  local props, file, broken
+  local function setting(key)
+    if props == nil and broken == nil then
+      props, file = shared.config_profile(getenv, profile)
+      if not props then broken, file = file, nil end
+    end
+    return shared.get(props, key)
+  end
+  local function broken_error()
+    return errors.credentials("shared files (profile \"" .. profile .. "\"): " .. broken)
+  end
 
   cfg.region = opts.region or nonempty(getenv("AWS_REGION")) or nonempty(getenv("AWS_DEFAULT_REGION"))
+    or setting("region")
+  if broken then return nil, broken_error() end
   if not cfg.region then
-    return nil, errors.validation("region", "no region: pass region = \"us-east-1\" or set AWS_REGION")
+    return nil, errors.validation("region", "no region: pass region = \"us-east-1\", set AWS_REGION, "
+      .. "or set region in the profile \"" .. profile .. "\" of the AWS config file")
   end
   local bad = params.region(cfg.region)
   if bad then return nil, errors.validation("region", bad) end
 
-  local endpoint = opts.endpoint or nonempty(getenv("AWS_ENDPOINT_URL_SOCIALMESSAGING"))
-    or nonempty(getenv("AWS_ENDPOINT_URL"))
-    or ("https://" .. M.SERVICE .. "." .. cfg.region .. "." .. dns_suffix(cfg.region))
-  local ep, why = parse_endpoint(endpoint)
+  local use_fips, use_dualstack = opts.use_fips, opts.use_dualstack
+  if use_fips == nil then
+    use_fips = truthy(nonempty(getenv("AWS_USE_FIPS_ENDPOINT")) or setting("use_fips_endpoint"))
+  end
+  if use_dualstack == nil then
+    use_dualstack = truthy(nonempty(getenv("AWS_USE_DUALSTACK_ENDPOINT")) or setting("use_dualstack_endpoint"))
+  end
+  local endpoint = opts.endpoint
+  if endpoint == nil and not truthy(nonempty(getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"))
+      or setting("ignore_configured_endpoint_urls")) then
+    endpoint = nonempty(getenv("AWS_ENDPOINT_URL_SOCIALMESSAGING")) or nonempty(getenv("AWS_ENDPOINT_URL"))
+    if endpoint == nil then
+      setting("services")
+      endpoint = shared.service_endpoint(props, file, "socialmessaging") or setting("endpoint_url")
+    end
+  end
+  if broken then return nil, broken_error() end
+  local why
+  endpoint, why = M.endpoint_rules { region = cfg.region, use_fips = use_fips, use_dualstack = use_dualstack,
+    endpoint = endpoint }
+  if not endpoint then return nil, errors.validation("endpoint", why) end
+  local ep
+  ep, why = parse_endpoint(endpoint)
   if not ep then return nil, errors.validation("endpoint", why) end
   cfg.endpoint = endpoint
   cfg.url, cfg.host, cfg.path = ep.url, ep.host_header, ep.path
+  cfg.use_fips, cfg.use_dualstack = use_fips, use_dualstack
 
   cfg.phone_number_id = opts.phone_number_id or nonempty(getenv("WHATSAPP_PHONE_NUMBER_ID"))
   if cfg.phone_number_id then
@@ -121,7 +189,8 @@ function M.resolve(opts, getenv)
   bad = params.meta_api_version(cfg.meta_api_version)
   if bad then return nil, errors.validation("meta_api_version", bad) end
 
-  cfg.ca_file = opts.ca_file or nonempty(getenv("AWS_CA_BUNDLE"))
+  cfg.ca_file = opts.ca_file or nonempty(getenv("AWS_CA_BUNDLE")) or setting("ca_bundle")
+  if broken then return nil, broken_error() end
   if cfg.ca_file then
     local f = io.open(cfg.ca_file, "rb")
     if not f then return nil, errors.validation("ca_file", "cannot be read: " .. cfg.ca_file) end
@@ -137,7 +206,9 @@ function M.resolve(opts, getenv)
   cfg.connect_timeout = opts.connect_timeout or 3
   cfg.timeout = opts.timeout or 10
 
-  local attempts = opts.max_attempts or tonumber(nonempty(getenv("AWS_MAX_ATTEMPTS")) or 3)
+  local attempts = opts.max_attempts
+    or tonumber(nonempty(getenv("AWS_MAX_ATTEMPTS")) or setting("max_attempts") or 3)
+  if broken then return nil, broken_error() end
   if not attempts or attempts < 1 or attempts % 1 ~= 0 then
     return nil, errors.validation("max_attempts", "must be a whole number >= 1")
   end

@@ -1,16 +1,48 @@
---- Where a client's AWS credentials come from. For now: the explicit option
--- (a table, or a function returning one) and the environment
--- (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN).
--- Credentials are plain tables {access_key_id, secret_access_key, session_token}
--- that never appear in an error message.
+--- Where a client's AWS credentials come from, and keeping them fresh.
+--
+-- The chain, first hit wins (each provider lives in whatsapp/credentials/):
+--   the credentials option: a table, or a function returning one
+--   environment     AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
+--                   AWS_CREDENTIAL_EXPIRATION (skipped when the profile option is given)
+--   web identity    AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN -> STS
+--   shared files    the profile's keys, credential_process, role_arn -> STS AssumeRole
+--   container       AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / FULL_URI
+--   IMDS            EC2 instance metadata (IMDSv2)
+-- A provider that is not configured passes, with a reason; one that is
+-- configured but fails ends the search with a CredentialsError naming it.
+--
+-- A provider object caches what it found. Credentials with an expiration are
+-- fetched again from the same source once fewer than 15 minutes are left
+-- (advisory: on failure the old ones are kept) and must be when fewer than
+-- 10 are left (mandatory: on failure the send fails), as botocore does. One
+-- caller refreshes at a time: while it does, others keep using credentials
+-- with more than 10 minutes left, and the rest wait (ngx.sleep inside
+-- OpenResty, coroutine.yield() in a coroutine) for its outcome.
+--
+-- Credentials are plain tables {access_key_id, secret_access_key,
+-- session_token, expiration, source} that never appear in an error message.
+local common = require "whatsapp.credentials.common"
+local container = require "whatsapp.credentials.container"
+local environment = require "whatsapp.credentials.environment"
 local errors = require "whatsapp.errors"
+local http = require "whatsapp.http"
+local imds = require "whatsapp.credentials.imds"
 local params = require "whatsapp.params"
+local profile = require "whatsapp.credentials.profile"
+local shared = require "whatsapp.shared"
+local time = require "whatsapp.time"
+local web_identity = require "whatsapp.credentials.web_identity"
 
 local M = {}
 
-local nonempty = params.nonempty
+M.ADVISORY = 15 * 60  -- seconds before expiry: refresh, keep the old ones on failure
+M.MANDATORY = 10 * 60 -- seconds before expiry: refresh or fail
 
---- Checks a credentials table; returns a clean copy or nil, err.
+--- The default chain after the credentials option, in order.
+M.CHAIN = { environment, web_identity, profile, container, imds }
+
+--- Checks a credentials table given by the caller; returns a clean copy or
+-- nil and a ParamValidationError naming the field (never its value).
 local function check(c, source)
   if type(c) ~= "table" then
     return nil, errors.credentials(source .. " gave a " .. type(c) .. ", not a credentials table")
@@ -21,42 +53,196 @@ local function check(c, source)
       if bad then return nil, errors.validation("credentials." .. name, bad) end
     end
   end
+  local expiration = c.expiration
+  if expiration ~= nil then
+    if type(expiration) == "string" then expiration = time.parse_iso8601(expiration) end
+    if type(expiration) ~= "number" or expiration ~= expiration then
+      return nil, errors.validation("credentials.expiration", "must be epoch seconds or an ISO 8601 time")
+    end
+  end
   return {
     access_key_id = c.access_key_id,
     secret_access_key = c.secret_access_key,
     session_token = c.session_token,
+    expiration = expiration,
     source = source,
   }
 end
 
-local function from_environment(getenv)
-  local akid, secret = nonempty(getenv("AWS_ACCESS_KEY_ID")), nonempty(getenv("AWS_SECRET_ACCESS_KEY"))
-  if not akid and not secret then return nil, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set" end
-  if not akid then return nil, "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not" end
-  if not secret then return nil, "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not" end
-  return check({
-    access_key_id = akid,
-    secret_access_key = secret,
-    session_token = nonempty(getenv("AWS_SESSION_TOKEN")),
-  }, "environment")
+local function from_function(fn)
+  local ok, c = pcall(fn)
+  if not ok then return nil, errors.credentials("the credentials function failed: " .. tostring(c)) end
+  local creds, err = check(c, "credentials function")
+  if not creds then return nil, err end
+  if creds.expiration then
+    creds.refresh = function() return from_function(fn) end
+  else
+    creds.uncached = true -- called again for the next send, as before expirations existed
+  end
+  return creds
 end
 
---- Resolves credentials: the explicit option first, then the environment.
+--- Runs the default chain. Returns credentials, or nil and a
+-- CredentialsError (from the provider that failed, or listing why each passed).
+function M.chain(ctx)
+  local passed = {}
+  for _, provider in ipairs(M.CHAIN) do
+    local c, why = provider.load(ctx)
+    if c then return c end
+    if type(why) ~= "string" then return nil, why end
+    passed[#passed + 1] = provider.name .. ": " .. why
+  end
+  return nil, errors.credentials("no AWS credentials found; tried, in order: " .. table.concat(passed, "; "))
+end
+
+--- What the providers get: opts.getenv (default os.getenv), http (the
+-- interface of whatsapp.http), now (epoch seconds), run (credential_process
+-- runner), region (for STS), profile (the profile option), timeout (STS, s),
+-- ca_file, user_agent.
+local function context(opts)
+  local getenv = opts.getenv or os.getenv
+  local ctx = {
+    getenv = getenv,
+    now = opts.now or time.now,
+    run = opts.run,
+    region = opts.region,
+    timeout = opts.timeout or 10,
+    profile_option = opts.profile ~= nil,
+  }
+  ctx.profile_name, ctx.profile_explicit = shared.profile_name(opts.profile, getenv)
+  local transport = opts.http
+  ctx.http = function(...)
+    if not transport then transport = http.new { ca_file = opts.ca_file, user_agent = opts.user_agent } end
+    return transport(...)
+  end
+  local props, file
+  -- the profile's config file settings; a broken file reads as empty here
+  -- (the shared-files provider reports it)
+  ctx.settings = function()
+    if props == nil then
+      props, file = shared.config_profile(getenv, ctx.profile_name)
+      if not props then props, file = {}, nil end
+    end
+    return props, file
+  end
+  return ctx
+end
+M.context = context
+
+-- Waits a moment for another caller's refresh; false when this caller cannot.
+local function default_wait()
+  local ngx = rawget(_G, "ngx")
+  if type(ngx) == "table" and type(ngx.sleep) == "function" and pcall(ngx.sleep, 0.005) then
+    return true
+  end
+  local isyieldable = rawget(coroutine, "isyieldable") -- Lua 5.3+, LuaJIT 2.1
+  if isyieldable and isyieldable() then
+    coroutine.yield()
+    return true
+  end
+  return false
+end
+
+-- Errors are handed to callers who may change them (err.attempts): each
+-- waiter gets its own copy of a shared refresh's error.
+local function copy(err)
+  local c = {}
+  for k, v in pairs(err) do c[k] = v end
+  return setmetatable(c, getmetatable(err))
+end
+
+local Provider = {}
+Provider.__index = Provider
+Provider.__name = "whatsapp.credentials.provider"
+
+function Provider.__tostring()
+  return "whatsapp.credentials.provider"
+end
+
+--- A provider object. opts: option (the credentials option), wait (how a
+-- caller waits for another's refresh), and what context() takes.
+function M.provider(opts)
+  opts = opts or {}
+  return setmetatable({
+    option = opts.option,
+    ctx = context(opts),
+    wait = opts.wait or default_wait,
+    refreshing = false,
+    generation = 0, -- completed fetches
+    refreshes = 0,  -- fetches started (for tests and stats)
+  }, Provider)
+end
+
+-- One fetch: the source that found the current credentials again, else
+-- the whole way from the option or the chain.
+function Provider:fetch()
+  local current = self.current
+  if current and current.refresh then return current.refresh() end
+  local option = self.option
+  if type(option) == "function" then return from_function(option) end
+  if option ~= nil then return check(option, "credentials option") end
+  return M.chain(self.ctx)
+end
+
+-- Fetches (this caller holds the lock) and settles the outcome.
+function Provider:refresh(now)
+  local current = self.current
+  self.refreshing = true
+  self.refreshes = self.refreshes + 1
+  local ok, c, err = pcall(self.fetch, self)
+  self.refreshing = false
+  self.generation = self.generation + 1
+  if not ok then
+    c, err = nil, errors.credentials("fetching credentials failed: " .. tostring(c))
+  end
+  if c and c.expiration and c.expiration <= self.ctx.now() then
+    c, err = nil, common.fail(c.source, "handed out credentials that expired at " .. time.iso8601(c.expiration))
+  end
+  if c then
+    self.current = not c.uncached and c or nil
+    self.error = nil
+    return c
+  end
+  self.error = copy(err)
+  if current and current.expiration and current.expiration - now > M.MANDATORY then
+    return current -- an advisory refresh failed: the old ones are good for 10 minutes more
+  end
+  return nil, err
+end
+
+--- The credentials to sign with now, or nil and an error.
+function Provider:get()
+  local waited_for
+  while true do
+    local now = self.ctx.now()
+    local current = self.current
+    local left = current and current.expiration and current.expiration - now
+    if current and (not left or left > M.ADVISORY) then return current end
+    if waited_for and self.generation ~= waited_for then
+      -- the refresh this caller waited for is over: take its outcome
+      if self.error then
+        if current and left > M.MANDATORY then return current end
+        return nil, copy(self.error)
+      end
+      if current and left > 0 then return current end
+      -- (a credentials function's answer is not kept: ask it ourselves)
+    end
+    if not self.refreshing then return self:refresh(now) end
+    if left and left > M.MANDATORY then return current end
+    waited_for = waited_for or self.generation
+    if not self.wait() then
+      if left and left > 0 then return current end
+      return nil, errors.credentials("another caller is fetching credentials, and this one cannot wait for it "
+        .. "(it does not run in a coroutine)")
+    end
+  end
+end
+
+--- Resolves credentials once: the explicit option first, then the chain.
 -- Returns a credentials table, or nil and a CredentialsError (or a
 -- ParamValidationError naming the bad field).
 function M.resolve(option, getenv)
-  getenv = getenv or os.getenv
-  if type(option) == "function" then
-    local ok, c = pcall(option)
-    if not ok then return nil, errors.credentials("the credentials function failed: " .. tostring(c)) end
-    return check(c, "credentials function")
-  elseif option ~= nil then
-    return check(option, "credentials option")
-  end
-  local c, why = from_environment(getenv)
-  if c or type(why) == "table" then return c, why end
-  return nil, errors.credentials("no AWS credentials found: the credentials option was not given; environment: "
-    .. why)
+  return M.provider({ option = option, getenv = getenv }):get()
 end
 
 return M

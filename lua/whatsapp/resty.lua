@@ -262,6 +262,28 @@ function Transport:request(method, url, headers, body, limit_ms)
   return status, b, h
 end
 
+--- The HTTP interface of the credential providers (see whatsapp.http) over
+-- cosockets: http(method, url, headers, body, timeout_seconds). One
+-- transport (and so one connection pool) per origin.
+function M.http(opts)
+  opts = opts or {}
+  local by_origin = {}
+  return function(method, url, headers, body, timeout)
+    local scheme, host, port = split_url(url)
+    if not scheme then return nil, "invalid", "bad URL" end
+    local origin = scheme .. "://" .. host .. ":" .. port
+    local t = by_origin[origin]
+    if not t then
+      t = M.new { url = url, host = host, path = "/", region = "none", service = "none", max_message_bytes = 0,
+        connect_timeout_ms = 5000, timeout_ms = 5000, max_response_bytes = 1024 * 1024,
+        user_agent = opts.user_agent }
+      by_origin[origin] = t
+    end
+    local ms = math.max(1, math.ceil((timeout or 5) * 1000))
+    return t:request(method, url, headers, body, ms)
+  end
+end
+
 function Transport:stats()
   local st = self.core:stats()
   st.requests = self.requests

@@ -35,7 +35,6 @@ end
 
 local control
 local function ctl()
-  H.require_standin()
   control = control or core.new_client {
     url = H.http, path = "/", host = "x", region = "us-east-1", service = "social-messaging",
     max_message_bytes = 0, connect_timeout_ms = 5000, timeout_ms = 60000,
@@ -82,5 +81,56 @@ function H.run(cmd)
   return out
 end
 
+--- A getenv function over a table: specs never read the real environment.
+-- A false value reads as unset.
+function H.env(t)
+  return function(name)
+    local v = t[name]
+    if v == false then return nil end
+    return v
+  end
+end
+
+--- Writes text to path, making the directories on the way.
+function H.write(path, text, mode)
+  os.execute("mkdir -p '" .. path:match("^(.*)/[^/]*$") .. "'")
+  local f = assert(io.open(path, "wb"))
+  f:write(text)
+  f:close()
+  if mode then os.execute("chmod " .. mode .. " '" .. path .. "'") end
+end
+
+--- A fresh temporary HOME (with an empty .aws folder).
+function H.home()
+  local dir = H.run("mktemp -d /tmp/whatsapp-home.XXXXXX"):match("^(%S+)")
+  os.execute("mkdir -p '" .. dir .. "/.aws'")
+  return dir
+end
+
+function H.rmrf(dir)
+  if dir and dir:find("^/tmp/whatsapp%-") then os.execute("rm -rf '" .. dir .. "'") end
+end
+
+-- The credential sources (spec/support/credsrv.py): IMDS, container, STS.
+H.credsrv = os.getenv("WA_CREDSRV")
+
+function H.require_credsrv()
+  assert(H.credsrv, "the credential sources are not running: run the suite with `make test`")
+end
+
+--- Calls the credential sources' control API; returns the decoded answer.
+function H.creds_control(method, path, body)
+  H.require_credsrv()
+  local status, text = ctl():request(method, H.credsrv .. path,
+    body and { ["Content-Type"] = "application/json" } or nil,
+    body and core.encode(body) or nil)
+  assert(status == 200, "credsrv control " .. path .. " failed: " .. tostring(status) .. " " .. tostring(text))
+  return core.decode(text)
+end
+
+function H.creds_reset() return H.creds_control("POST", "/_creds/reset", {}) end
+function H.creds_set(t) return H.creds_control("POST", "/_creds/set", t) end
+function H.creds_stats() return H.creds_control("GET", "/_creds/stats") end
+function H.creds_requests() return H.creds_control("GET", "/_creds/requests").requests end
 
 return H

@@ -70,6 +70,20 @@ function _M.log_phase()
   if not ok then results:set("later", "not queued: " .. tostring(lerr)) end
 end
 
+--- /container: a client whose credentials come from the container endpoint
+-- (spec/support/credsrv.py), fetched over cosockets.
+function _M.container()
+  local uri = os.getenv("WA_CREDSRV") .. "/container/credentials"
+  local vars = {
+    AWS_CONTAINER_CREDENTIALS_FULL_URI = uri, AWS_EC2_METADATA_DISABLED = "true",
+    AWS_REGION = "us-east-1", AWS_ENDPOINT_URL_SOCIALMESSAGING = os.getenv("AWS_ENDPOINT_URL_SOCIALMESSAGING"),
+    WHATSAPP_PHONE_NUMBER_ID = os.getenv("WHATSAPP_PHONE_NUMBER_ID"),
+  }
+  local c = assert(whatsapp.new({ max_attempts = 1 }, { getenv = function(name) return vars[name] end }))
+  local id, err = c:send(text("with container credentials"))
+  say { id = id or whatsapp.null, err = err and tostring(err) or whatsapp.null }
+end
+
 function _M.result()
   ngx.say(ngx.shared.results:get(ngx.var.arg_key) or "")
 end

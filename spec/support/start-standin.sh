@@ -73,3 +73,24 @@ CONF
   done
   export WA_STANDIN_H2="https://127.0.0.1:$port"
 }
+
+# start_credsrv DIR: the credential sources (IMDS, container endpoint, STS) on
+# a free loopback port. Sets credsrv_pid and exports WA_CREDSRV.
+start_credsrv() {
+  local dir=$1 i port
+  /usr/bin/python3 spec/support/credsrv.py --ready-file "$dir/credsrv.json" --lifetime 3600 \
+    2>"$dir/credsrv.log" &
+  credsrv_pid=$!
+  for i in $(seq 1 100); do
+    [ -s "$dir/credsrv.json" ] && break
+    kill -0 "$credsrv_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ ! -s "$dir/credsrv.json" ]; then
+    echo "the credential sources did not start:" >&2
+    cat "$dir/credsrv.log" >&2
+    return 1
+  fi
+  port=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$dir/credsrv.json")
+  export WA_CREDSRV="http://127.0.0.1:$port"
+}

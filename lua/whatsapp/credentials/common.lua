@@ -1,0 +1,116 @@
+--- What the credential providers share: the CredentialsError naming a
+-- provider, checking what a source handed out, and redaction. No message
+-- built here ever holds a credential value.
+local errors = require "whatsapp.errors"
+local params = require "whatsapp.params"
+local time = require "whatsapp.time"
+
+local M = {}
+
+M.nonempty = params.nonempty
+
+--- A CredentialsError "<provider>: <why>", with err.provider set.
+function M.fail(provider, why)
+  local e = errors.credentials(provider .. ": " .. why)
+  e.provider = provider
+  return e
+end
+
+--- "true" in any case is true (botocore's ensure_boolean).
+function M.truthy(v)
+  return type(v) == "string" and v:lower() == "true"
+end
+
+local FIELDS = { "access_key_id", "secret_access_key", "session_token" }
+local DEFAULT_LABELS = {
+  access_key_id = "access key id", secret_access_key = "secret access key",
+  session_token = "session token", expiration = "expiration",
+}
+
+--- Builds the credentials a provider found.
+-- c: {access_key_id, secret_access_key, session_token?, expiration?}
+--   (expiration: epoch seconds, or ISO 8601 text);
+-- labels: how the source names those fields, for messages (AWS_ACCESS_KEY_ID, AccessKeyId ...);
+-- refresh: a function fetching them again (for expiring credentials).
+-- Returns {access_key_id, secret_access_key, session_token, expiration, source, refresh}
+-- or nil and a CredentialsError naming the provider and the field (never its value).
+function M.make(provider, c, labels, refresh)
+  labels = labels or DEFAULT_LABELS
+  for _, name in ipairs(FIELDS) do
+    local v = c[name]
+    if v ~= nil or name ~= "session_token" then
+      local bad
+      if type(v) ~= "string" then
+        bad = v == nil and "is missing" or "must be a string"
+      else
+        bad = params[name](v)
+        bad = bad and ("must not be empty" == bad and "is empty" or bad)
+      end
+      if bad then return nil, M.fail(provider, (labels[name] or name) .. " " .. bad) end
+    end
+  end
+  local expiration = c.expiration
+  if expiration ~= nil then
+    if type(expiration) == "string" then
+      expiration = time.parse_iso8601(expiration)
+    elseif type(expiration) ~= "number" or expiration ~= expiration then
+      expiration = nil
+    end
+    if not expiration then
+      return nil, M.fail(provider, (labels.expiration or "expiration") .. " is not an ISO 8601 time")
+    end
+  end
+  return {
+    access_key_id = c.access_key_id,
+    secret_access_key = c.secret_access_key,
+    session_token = c.session_token,
+    expiration = expiration,
+    source = provider,
+    refresh = expiration and refresh or nil,
+  }
+end
+
+--- Removes each string of the table secrets (holes allowed) from text.
+function M.redact(text, secrets)
+  for _, s in pairs(secrets or {}) do
+    if type(s) == "string" and #s >= 4 then
+      local from = 1
+      while true do
+        local a, b = text:find(s, from, true)
+        if not a then break end
+        text = text:sub(1, a - 1) .. "<redacted>" .. text:sub(b + 1)
+        from = a + 10
+      end
+    end
+  end
+  return text
+end
+
+--- A short, single-line excerpt of a message from elsewhere (stderr, an
+-- error body), control characters replaced.
+function M.excerpt(s, n)
+  n = n or 200
+  s = tostring(s):gsub("[%z\1-\31\127]+", " "):gsub("^%s+", ""):gsub("%s+$", "")
+  if #s > n then s = s:sub(1, n) .. "..." end
+  return s
+end
+
+--- Words for a transport failure (kind, message) of the http interface.
+function M.describe_http(kind, message, timeout)
+  if kind == "connect_timeout" or kind == "timeout" then
+    return string.format("no answer within %g s (%s)", timeout, M.excerpt(message, 120))
+  end
+  return (kind or "error") .. ": " .. M.excerpt(message, 160)
+end
+
+--- Reads a whole file; returns its text or nil and the reason.
+function M.read_file(path)
+  local f, err = io.open(path, "rb")
+  if not f then return nil, tostring(err) end
+  local text, rerr = f:read("*a")
+  f:close()
+  if not text then return nil, tostring(rerr) end
+  return text
+end
+
+return M
