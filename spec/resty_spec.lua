@@ -71,6 +71,9 @@ describe("OpenResty transport in nginx", function()
           log_by_lua_block { require("nginx_handlers").log_phase() }
         }
         location = /container { content_by_lua_block { require("nginx_handlers").container() } }
+        location = /v1/whatsapp/send { content_by_lua_block { require("nginx_handlers").chunked_answer() } }
+        location = /chunked { content_by_lua_block { require("nginx_handlers").chunked() } }
+        location = /chunk-source { content_by_lua_block { require("nginx_handlers").chunk_source() } }
         location = /result { content_by_lua_block { require("nginx_handlers").result() } }
       ]],
     }
@@ -194,6 +197,16 @@ describe("OpenResty transport in nginx", function()
     local msgs = H.messages()
     assert.are.equal(1, #msgs)
     assert.are.equal(H.creds.temp.access_key_id, msgs[1].access_key_id)
+  end)
+
+  it("reads chunked answers", function()
+    local status, body = get(probe, nginx.url .. "/chunked")
+    assert.are.equal(200, status, body)
+    local r = core.decode(body)
+    assert.are.equal("chunked-id", r.id, body)
+    assert.are.equal(200, r.status)
+    assert.are.equal(string.rep("1", 1000) .. string.rep("2", 1000) .. string.rep("3", 1000)
+      .. string.rep("4", 1000) .. string.rep("5", 1000), r.body)
   end)
 
   it("refuses to send where cosockets are missing, and send_later works there", function()

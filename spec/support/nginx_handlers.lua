@@ -84,6 +84,34 @@ function _M.container()
   say { id = id or whatsapp.null, err = err and tostring(err) or whatsapp.null }
 end
 
+--- A fake service answer in pieces: nginx sends it chunked (no length).
+function _M.chunked_answer()
+  ngx.header["Content-Type"] = "application/json"
+  ngx.header["x-amzn-RequestId"] = "chunked-request"
+  for _, piece in ipairs { '{"messa', 'geId":"chun', 'ked-', 'id"}' } do
+    ngx.print(piece)
+    ngx.flush(true)
+  end
+end
+
+--- /chunked: a send whose answer comes chunked (from /v1/whatsapp/send of
+-- this same nginx), and a plain request of a chunked body.
+function _M.chunked()
+  local base = "http://127.0.0.1:" .. ngx.var.server_port
+  local c = client("chunked", { endpoint = base, max_attempts = 1 })
+  local id, err = c:send(text("answered in chunks"))
+  local http = require("whatsapp.resty").http {}
+  local status, body = http("GET", base .. "/chunk-source", nil, nil, 2)
+  say { id = id or whatsapp.null, err = err and tostring(err) or whatsapp.null, status = status, body = body }
+end
+
+function _M.chunk_source()
+  for i = 1, 5 do
+    ngx.print(string.rep(tostring(i), 1000))
+    ngx.flush(true)
+  end
+end
+
 function _M.result()
   ngx.say(ngx.shared.results:get(ngx.var.arg_key) or "")
 end
