@@ -71,7 +71,9 @@ describe("OpenResty transport in nginx", function()
           log_by_lua_block { require("nginx_handlers").log_phase() }
         }
         location = /container { content_by_lua_block { require("nginx_handlers").container() } }
-        location = /v1/whatsapp/send { content_by_lua_block { require("nginx_handlers").chunked_answer() } }
+        location = /v1/whatsapp/send { content_by_lua_block { require("nginx_handlers").fake_service() } }
+        location = /fake { content_by_lua_block { require("nginx_handlers").fake() } }
+        location = /hosts { content_by_lua_block { require("nginx_handlers").hosts() } }
         location = /chunked { content_by_lua_block { require("nginx_handlers").chunked() } }
         location = /chunk-source { content_by_lua_block { require("nginx_handlers").chunk_source() } }
         location = /result { content_by_lua_block { require("nginx_handlers").result() } }
@@ -209,6 +211,27 @@ describe("OpenResty transport in nginx", function()
       .. string.rep("4", 1000) .. string.rep("5", 1000), r.body)
   end)
 
+  it("never resends a request whose answer had begun, and says it may have been delivered", function()
+    local _, body = get(probe, nginx.url .. "/fake?mode=truncated")
+    local r = core.decode(body)
+    assert.are.equal("chunked-id", r.first, body)
+    assert.are.equal("ConnectionError", r.code, body)
+    assert.matches("after the request was sent; the message may have been delivered", r.message)
+    assert.are.equal(1, r.requests) -- one request, not a silent second one
+  end)
+
+  it("holds the timeout for the whole answer, not for each read", function()
+    local _, body = get(probe, nginx.url .. "/fake?mode=slow")
+    local r = core.decode(body)
+    assert.are.equal("TimeoutError", r.code, body)
+    assert.is_true(r.elapsed < 1.6, "a 1 s timeout took " .. r.elapsed .. " s")
+  end)
+
+  it("reaches hosts by name (localhost) and by IPv6 literal", function()
+    local _, body = get(probe, nginx.url .. "/hosts")
+    assert.are.same({ "200 hello", "200 hello" }, core.decode(body))
+  end)
+
   it("refuses to send where cosockets are missing, and send_later works there", function()
     assert.are.equal(200, (get(probe, nginx.url .. "/log-phase")))
     local sent, later
@@ -242,8 +265,9 @@ describe("OpenResty transport in nginx", function()
 
   it("logs no error of its own", function()
     for line in N.log(nginx):gmatch("[^\n]+") do
-      -- nginx itself logs the refused certificate of the TLS spec
-      if not line:find("certificate verify error", 1, true) then
+      -- nginx itself logs the refused certificate of the TLS spec and the
+      -- read timeout of the slow-answer spec (lua_socket_log_errors)
+      if not line:find("certificate verify error", 1, true) and not line:find("socket read timed out", 1, true) then
         assert.is_nil(line:find("%[error%]") or line:find("%[alert%]") or line:find("%[crit%]"), line)
       end
     end

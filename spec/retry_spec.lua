@@ -95,6 +95,9 @@ describe("retry policy", function()
     assert.are.equal(-3600, retry.learn_offset(0, 5000, 1400))
     assert.are.equal(3600, retry.learn_offset(3600, 1000, 4601))
     assert.are.equal(7, retry.learn_offset(7, 1000, nil))
+    -- a Date a year or more off (a clock reset to 1970, a broken proxy) is ignored
+    assert.are.equal(0, retry.learn_offset(0, 1790000000, 0))
+    assert.are.equal(0, retry.learn_offset(0, 1000, 1000 + 366 * 86400))
   end)
 end)
 
@@ -268,6 +271,23 @@ describe("sends with injected faults", function()
     assert.are.equal(1, err.attempts) -- one token cannot pay for a retry
   end)
 
+  it("raises an error of on_retry, keeping no tokens for the retry not made", function()
+    local client = fast { on_retry = function() error("logger broke") end }
+    H.inject { status = 503 }
+    assert.has_error(function() client:send(TEXT) end, "logger broke")
+    assert.are.equal(500, client:stats().retry_tokens)
+  end)
+
+  it("learns nothing from a Date a year off, and keeps sending", function()
+    local client = fast { max_attempts = 1 }
+    H.control("POST", "/_standin/clock", { skew_seconds = -400 * 86400 })
+    local _, err = client:send(TEXT)
+    assert.are.equal("InvalidSignatureException", err.code)
+    assert.are.equal(0, client:stats().clock_offset)
+    H.control("POST", "/_standin/clock", { skew_seconds = 0 })
+    assert.is_string(client:send(TEXT))
+  end)
+
   it("charges a timeout 10 tokens", function()
     local client = fast { retry_quota = 15, timeout = 0.2 }
     H.inject { delay_ms = 400, status = 503, count = 1 }
@@ -343,6 +363,19 @@ describe("deadline", function()
     assert.matches("deadline of 1s would pass", err.message)
     assert.are.equal(1, err.attempts)
     assert.are.equal(500, client:stats().retry_tokens) -- nothing taken for a retry not made
+  end)
+
+  it("counts the time credentials take, and then sends nothing", function()
+    local slow = function()
+      core.sleep(0.4)
+      return H.creds.static
+    end
+    local client = H.client { credentials = slow }
+    local _, err = client:send(TEXT, { deadline = 0.2 })
+    assert.are.equal("TimeoutError", err.code)
+    assert.matches("passed before the request was sent; nothing was delivered", err.message)
+    assert.are.equal(0, err.attempts)
+    assert.are.equal(0, H.stats().requests)
   end)
 
   it("is checked: a deadline is a positive number of seconds", function()

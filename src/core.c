@@ -424,6 +424,7 @@ static const char *http_kind(wa_http_result r) {
     case WA_HTTP_ECONNECT: return "connect";
     case WA_HTTP_ETIMEOUT_CONNECT: return "connect_timeout";
     case WA_HTTP_ETIMEOUT: return "timeout";
+    case WA_HTTP_ELOST: return "lost";
     case WA_HTTP_ETLS: return "tls";
     case WA_HTTP_ERESPONSE: return "response";
     default: return "transport";

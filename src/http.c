@@ -73,13 +73,18 @@ static wa_http_result classify(wa_http *h, CURLcode rc) {
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
     case CURLE_COULDNT_CONNECT:
+      return WA_HTTP_ECONNECT;
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
     case CURLE_GOT_NOTHING:
     case CURLE_PARTIAL_FILE:
     case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-      return WA_HTTP_ECONNECT;
+    case CURLE_HTTP2_STREAM: {
+      /* as for timeouts: once the request went out, it may have been acted on */
+      curl_off_t pretransfer = 0;
+      curl_easy_getinfo(h->easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+      return pretransfer == 0 ? WA_HTTP_ECONNECT : WA_HTTP_ELOST;
+    }
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CERTPROBLEM:

@@ -29,6 +29,7 @@ typedef enum {
   WA_HTTP_ECONNECT,     /* could not connect, connection dropped, DNS failed */
   WA_HTTP_ETIMEOUT_CONNECT, /* a time limit hit before the request went out */
   WA_HTTP_ETIMEOUT,     /* a time limit hit after the request went out */
+  WA_HTTP_ELOST,        /* the connection failed after the request went out */
   WA_HTTP_ETLS,         /* handshake or certificate verification failed */
   WA_HTTP_ERESPONSE,    /* the answer was malformed or too large */
   WA_HTTP_EOTHER

@@ -135,9 +135,12 @@ local function check_send_opts(self, opts)
 end
 
 -- Words for a transport failure, with the limit that was hit.
-local function describe_failure(self, kind, text, deadline)
-  if (kind == "connect_timeout" or kind == "timeout") and deadline then
-    return string.format("the send's deadline (%gs) was reached %s; %s: %s", deadline,
+-- dl: {deadline=, left=} when a deadline limited this attempt.
+local function describe_failure(self, kind, text, dl)
+  local cut = dl and ((kind == "timeout" and dl.left < self.timeout)
+    or (kind == "connect_timeout" and dl.left < self.connect_timeout))
+  if cut then
+    return string.format("the send's deadline (%gs) was reached %s; %s: %s", dl.deadline,
       kind == "timeout" and "after the request was sent" or "before the request was sent",
       kind == "timeout" and "the message may have been delivered" or "nothing was delivered", text)
   elseif kind == "connect_timeout" then
@@ -148,6 +151,9 @@ local function describe_failure(self, kind, text, deadline)
       .. "the message may have been delivered: %s", self.timeout, text)
   elseif kind == "connect" then
     return "cannot reach " .. self.endpoint .. ": " .. text
+  elseif kind == "lost" then
+    return "the connection to " .. self.endpoint .. " failed after the request was sent; "
+      .. "the message may have been delivered: " .. text
   elseif kind == "tls" then
     return "TLS with " .. self.endpoint .. " failed: " .. text
   elseif kind == "response" then
@@ -158,18 +164,19 @@ end
 
 -- One attempt: messageId, or nil, err; then the answer's Date and
 -- x-amz-retry-after headers (nil when there was no answer).
--- cut: this attempt's time limit came from the deadline, not the timeouts.
-local function attempt(self, message, id, version, creds, limit_ms, cut)
+-- offset: the clock offset to sign with; dl: {deadline=, left=} when a
+-- deadline limits this attempt (limit_ms).
+local function attempt(self, message, id, version, creds, offset, limit_ms, dl)
   local status, value, request_id, error_type, date, retry_after = self._transport:send(message,
     config.MESSAGING_PRODUCT, id, version, creds.access_key_id, creds.secret_access_key, creds.session_token,
-    self._clock_offset, limit_ms)
+    offset, limit_ms)
   if not status then
     local kind, text, field = value, request_id, error_type
     if kind == "invalid" then return nil, errors.validation(field or "message", text) end
     if kind == "unavailable" then
       return nil, errors.new { code = "TransportUnavailable", message = text, attempts = 0 }
     end
-    return nil, errors.transport(kind, describe_failure(self, kind, text, cut))
+    return nil, errors.transport(kind, describe_failure(self, kind, text, dl))
   end
   if status >= 200 and status < 300 then
     if type(value) == "table" and type(value.messageId) == "string" then return value.messageId, nil, date end
@@ -211,16 +218,26 @@ function Client:send(message, opts)
       cerr.attempts = attempts
       return nil, cerr
     end
-    local limit_ms, cut
+    local limit_ms, dl
     if deadline then
       local left = deadline - (monotonic() - started)
-      limit_ms = math.max(1, math.ceil(left * 1000))
-      cut = left < self.timeout and deadline
+      if left <= 0.001 then -- (fetching credentials took the rest)
+        local terr = errors.transport("connect_timeout", string.format(
+          "the send's deadline (%gs) passed before the request was sent; nothing was delivered", deadline))
+        terr.attempts = attempts
+        return nil, terr
+      end
+      limit_ms = math.ceil(left * 1000)
+      dl = { deadline = deadline, left = left }
     end
     attempts = attempts + 1
-    local message_id, err, date, retry_after = attempt(self, message, id, version, creds, limit_ms, cut)
+    -- the offset is read before the attempt: in OpenResty another send may
+    -- learn a new one while this one waits for its answer
     local offset = self._clock_offset
-    if date then self._clock_offset = retry.learn_offset(offset, os.time(), retry.parse_http_date(date)) end
+    local message_id, err, date, retry_after = attempt(self, message, id, version, creds, offset, limit_ms, dl)
+    if date then
+      self._clock_offset = retry.learn_offset(self._clock_offset, os.time(), retry.parse_http_date(date))
+    end
     if message_id then
       retry.succeeded(self._quota, last_cost)
       return message_id
@@ -251,7 +268,13 @@ function Client:send(message, opts)
         return nil, err
       end
     end
-    if self.on_retry then self.on_retry(err, attempts, delay) end
+    if self.on_retry then
+      local fine, hook_err = pcall(self.on_retry, err, attempts, delay)
+      if not fine then -- a programming error: raise it, without keeping the retry's tokens
+        if cost and cost > 0 then retry.succeeded(self._quota, cost) end
+        error(hook_err, 0)
+      end
+    end
     if delay > 0 then self._sleep(delay) end
     last_cost = cost
   end

@@ -159,6 +159,10 @@ function Provider.__tostring()
   return "whatsapp.credentials.provider"
 end
 
+-- How many times a caller waits for another's fetch before taking it over
+-- (about 30 s of 5 ms sleeps in nginx).
+M.MAX_WAITS = 6000
+
 --- A provider object. opts: option (the credentials option), wait (how a
 -- caller waits for another's refresh), and what context() takes.
 function M.provider(opts)
@@ -212,7 +216,7 @@ end
 
 --- The credentials to sign with now, or nil and an error.
 function Provider:get()
-  local waited_for
+  local waited_for, waits = nil, 0
   while true do
     local now = self.ctx.now()
     local current = self.current
@@ -230,7 +234,12 @@ function Provider:get()
     if not self.refreshing then return self:refresh(now) end
     if left and left > M.MANDATORY then return current end
     waited_for = waited_for or self.generation
-    if not self.wait() then
+    waits = waits + 1
+    if waits > M.MAX_WAITS then
+      -- the caller that holds the fetch never came back (its light thread
+      -- was killed mid-fetch, say): take the fetch over rather than wait forever
+      self.refreshing = false
+    elseif not self.wait() then
       if left and left > 0 then return current end
       return nil, errors.credentials("another caller is fetching credentials, and this one cannot wait for it "
         .. "(it does not run in a coroutine)")

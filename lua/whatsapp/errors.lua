@@ -127,6 +127,7 @@ local TRANSPORT = {
   connect = { "ConnectionError", true },
   connect_timeout = { "TimeoutError", true }, -- nothing was sent
   timeout = { "TimeoutError", true },         -- sent; the message may have been delivered
+  lost = { "ConnectionError", true },         -- sent, then the connection failed: may have been delivered
   tls = { "TLSError", false },
   response = { "ResponseError", false },
   transport = { "ConnectionError", false },   -- libcurl failed in a way no retry mends

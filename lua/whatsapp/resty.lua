@@ -35,7 +35,7 @@ local POOL_SIZE, BACKLOG, IDLE_MS = 32, 64, 60000
 local Transport = {}
 Transport.__index = Transport
 
--- scheme, host (for connect), port, host header/SNI name, path+query
+-- scheme, host (as written, no brackets), port, path+query
 local function split_url(url)
   local scheme, authority, rest = url:match("^(%a+)://([^/?#]+)(.*)$")
   if not scheme then return nil end
@@ -45,7 +45,16 @@ local function split_url(url)
   if not host then return nil end
   port = tonumber(port) or (scheme == "https" and 443 or 80)
   if rest == "" then rest = "/" end
-  return scheme, host, port, rest
+  return scheme, host:lower(), port, rest
+end
+
+-- What ngx.socket connect() takes for a host: an IPv6 address in brackets,
+-- and localhost as 127.0.0.1 (nginx's resolver reads no /etc/hosts, and
+-- localhost is loopback by definition, RFC 6761).
+local function connect_host(host)
+  if host == "localhost" then return "127.0.0.1" end
+  if host:find(":", 1, true) then return "[" .. host .. "]" end
+  return host
 end
 
 --- cfg: what core.new_client takes (url, host, path, region, service,
@@ -55,9 +64,8 @@ function M.new(cfg)
   assert(scheme, "resty transport: bad url")
   local self = setmetatable({
     core = core.new_client(cfg), -- encodes and signs; its libcurl handle is never used
-    scheme = scheme, port = port,
-    -- nginx's resolver reads no /etc/hosts; localhost is loopback by definition (RFC 6761)
-    host = host:lower() == "localhost" and "127.0.0.1" or host,
+    scheme = scheme, host = host, port = port,
+    connect_to = connect_host(host),
     server_name = host, -- SNI and the name the certificate must carry
     connect_ms = cfg.connect_timeout_ms, timeout_ms = cfg.timeout_ms,
     max_response = cfg.max_response_bytes or MAX_RESPONSE,
@@ -69,34 +77,76 @@ function M.new(cfg)
   return self
 end
 
--- Reads the answer: status, headers {lowercased = value}, body | nil, kind, message.
-local function read_answer(sock, max)
-  local line, err = sock:receive("*l")
+-- A socket reader that keeps to one time budget for the whole answer (a
+-- cosocket timeout is per operation) and remembers whether anything came.
+local function reader(sock, ends_at)
+  local r = { got = false }
+  local function budget()
+    ngx.update_time()
+    local left = (ends_at - ngx.now()) * 1000
+    if left < 1 then return false end
+    sock:settimeout(left)
+    return true
+  end
+  function r.receive(what)
+    if not budget() then return nil, "timeout" end
+    if type(what) ~= "number" then
+      local data, err, partial = sock:receive(what)
+      if data or (partial and partial ~= "") then r.got = true end
+      return data, err
+    end
+    -- a sized read in pieces: a cosocket's read timeout restarts whenever
+    -- bytes arrive, so a trickling answer would otherwise outlast any limit
+    local parts, n = {}, 0
+    while n < what do
+      if not budget() then return nil, "timeout" end
+      local data, err = sock:receiveany(what - n)
+      if not data then return nil, err end
+      r.got = true
+      parts[#parts + 1] = data
+      n = n + #data
+    end
+    return table.concat(parts)
+  end
+  return r
+end
+
+-- Reads the answer: status, headers {lowercased = value}, body | nil, message.
+local function read_answer(r, max)
+  local line, err = r.receive("*l")
   if not line then return nil, err end
   local status = tonumber(line:match("^HTTP/1%.[01] (%d%d%d)"))
   if not status then return nil, "malformed status line" end
-  local headers = {}
+  local headers, last = {}, nil
   while true do
-    line, err = sock:receive("*l")
+    line, err = r.receive("*l")
     if not line then return nil, err end
     if line == "" then break end
-    local name, value = line:match("^([^:%s]+):%s*(.-)%s*$")
-    if not name then return nil, "malformed header line" end
-    name = name:lower()
-    headers[name] = headers[name] and (headers[name] .. ", " .. value) or value
+    if line:find("^[ \t]") and last then -- obs-fold: a continuation of the last header (RFC 9112 5.2)
+      headers[last] = headers[last] .. " " .. line:match("^%s*(.-)%s*$")
+    else
+      local name, value = line:match("^([^:%s]+):%s*(.-)%s*$")
+      if not name then return nil, "malformed header line" end
+      name = name:lower()
+      headers[name] = headers[name] and (headers[name] .. ", " .. value) or value
+      last = name
+    end
   end
   local body
   local te = headers["transfer-encoding"]
-  if te and te:lower():find("chunked", 1, true) then
+  if status == 204 or status == 304 or (status >= 100 and status < 200) then
+    body = ""
+  elseif te and te:lower():find("chunked", 1, true) then
     local parts, total = {}, 0
     while true do
-      line, err = sock:receive("*l")
+      line, err = r.receive("*l")
       if not line then return nil, err end
-      local size = tonumber(line:match("^%s*(%x+)"), 16)
-      if not size then return nil, "malformed chunk size" end
+      local hex = line:match("^%s*(%x+)")
+      if not hex then return nil, "malformed chunk size" end
+      local size = tonumber(hex, 16)
       if size == 0 then
         repeat -- trailers, up to the empty line
-          line, err = sock:receive("*l")
+          line, err = r.receive("*l")
           if not line then return nil, err end
         until line == ""
         break
@@ -104,10 +154,10 @@ local function read_answer(sock, max)
       total = total + size
       if total > max then return nil, "the answer is larger than " .. max .. " bytes" end
       local data
-      data, err = sock:receive(size)
+      data, err = r.receive(size)
       if not data then return nil, err end
       parts[#parts + 1] = data
-      line, err = sock:receive("*l")
+      line, err = r.receive("*l")
       if line ~= "" then return nil, err or "malformed chunk end" end
     end
     body = table.concat(parts)
@@ -116,15 +166,13 @@ local function read_answer(sock, max)
     if not n then return nil, "malformed Content-Length" end
     if n > max then return nil, "the answer is larger than " .. max .. " bytes" end
     if n > 0 then
-      body, err = sock:receive(n)
+      body, err = r.receive(n)
       if not body then return nil, err end
     else
       body = ""
     end
-  elseif status == 204 or status == 304 or (status >= 100 and status < 200) then
-    body = ""
   else -- until the server closes
-    body, err = sock:receive("*a")
+    body, err = r.receive("*a")
     if not body then return nil, err end
     if #body > max then return nil, "the answer is larger than " .. max .. " bytes" end
     headers.connection = "close"
@@ -132,22 +180,26 @@ local function read_answer(sock, max)
   return status, headers, body
 end
 
--- One exchange of raw request bytes. A kept-alive connection the server
--- closed while idle is detected on first use and the request is sent again
--- on a fresh one, as libcurl does (nothing of it was answered).
+-- One exchange of raw request bytes within limit_ms (else the configured
+-- timeout). A kept-alive connection the server closed while it idled is
+-- detected on first use, before any answer byte, and the request is sent
+-- again on a fresh one, as libcurl does.
 -- -> status, headers, body | nil, kind, message
 function Transport:exchange(request, limit_ms)
   local why = M.unavailable()
   if why then return nil, "unavailable", why end
+  ngx.update_time()
   local started = ngx.now()
   local connect_ms, total_ms = self.connect_ms, self.timeout_ms
   if limit_ms and limit_ms < total_ms then total_ms = limit_ms end
   if connect_ms > total_ms then connect_ms = total_ms end
+  local ends_at = started + total_ms / 1000
 
   for _ = 1, 2 do
     local sock = ngx.socket.tcp()
     sock:settimeout(connect_ms)
-    local ok, err = sock:connect(self.host, self.port, { pool = self.pool, pool_size = POOL_SIZE, backlog = BACKLOG })
+    local ok, err = sock:connect(self.connect_to, self.port,
+      { pool = self.pool, pool_size = POOL_SIZE, backlog = BACKLOG })
     if not ok then
       if err == "timeout" then return nil, "connect_timeout", "connect timed out" end
       return nil, "connect", err
@@ -166,7 +218,7 @@ function Transport:exchange(request, limit_ms)
     else
       self.reused = self.reused + 1
     end
-    local left = total_ms - (ngx.now() - started) * 1000
+    local left = (ends_at - ngx.now()) * 1000
     if left < 1 then
       sock:close()
       return nil, "connect_timeout", "no time left after connecting"
@@ -175,8 +227,9 @@ function Transport:exchange(request, limit_ms)
     local sent
     sent, err = sock:send(request)
     local status, headers, body
+    local r = reader(sock, ends_at)
     if sent then
-      status, headers, body = read_answer(sock, self.max_response)
+      status, headers, body = read_answer(r, self.max_response)
       if not status then err = headers end
     end
     if status then
@@ -188,18 +241,17 @@ function Transport:exchange(request, limit_ms)
       return status, headers, body
     end
     sock:close()
-    -- a stale pooled connection: the server closed it while it idled
-    local stale = reused and (err == "closed" or err == "connection reset by peer" or err == "broken pipe")
+    -- a stale pooled connection: closed by the server while it idled, so
+    -- nothing of this request was answered; anything else is not resent
+    local stale = reused and not r.got
+      and (err == "closed" or err == "connection reset by peer" or err == "broken pipe")
     if not stale then
       if err == "timeout" then return nil, "timeout", "no answer in time" end
-      if err == "closed" or (err and err:find("reset", 1, true)) then
-        return nil, "connect", "the server closed the connection without answering (" .. err .. ")"
-      end
       if err and (err:find("^malformed") or err:find("larger than", 1, true)) then return nil, "response", err end
-      return nil, "connect", tostring(err)
+      return nil, "lost", "the connection failed after the request was sent (" .. tostring(err) .. ")"
     end
   end
-  return nil, "connect", "the server closed the connection without answering"
+  return nil, "lost", "the server closed the connection without answering"
 end
 
 --- Same contract as the core client's send.
@@ -274,8 +326,9 @@ function M.http(opts)
     local origin = scheme .. "://" .. host .. ":" .. port
     local t = by_origin[origin]
     if not t then
+      -- generous limits: each call's own timeout lowers them (limit_ms)
       t = M.new { url = url, host = host, path = "/", region = "none", service = "none", max_message_bytes = 0,
-        connect_timeout_ms = 5000, timeout_ms = 5000, max_response_bytes = 1024 * 1024,
+        connect_timeout_ms = 600000, timeout_ms = 600000, max_response_bytes = 1024 * 1024,
         user_agent = opts.user_agent }
       by_origin[origin] = t
     end

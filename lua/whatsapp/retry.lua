@@ -24,6 +24,7 @@ local SKEW_CODES = {
   RequestTimeTooSkewed = true, RequestExpired = true, RequestInTheFuture = true,
 }
 M.SKEW_THRESHOLD = 300
+M.MAX_OFFSET = 365 * 86400
 
 local THROTTLING = {}
 for code in ([[Throttling ThrottlingException ThrottledException RequestThrottledException
@@ -117,7 +118,8 @@ end
 -- arrived when our clock (plus the current offset) read `now`: unchanged
 -- unless the two differ by SKEW_THRESHOLD or more.
 function M.learn_offset(offset, now, server)
-  if not server then return offset end
+  -- a Date a year off is a broken clock or proxy, not skew worth signing with
+  if not server or math.abs(server - now) > M.MAX_OFFSET then return offset end
   if math.abs(now + offset - server) >= M.SKEW_THRESHOLD then return server - now end
   return offset
 end

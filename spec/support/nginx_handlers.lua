@@ -84,14 +84,67 @@ function _M.container()
   say { id = id or whatsapp.null, err = err and tostring(err) or whatsapp.null }
 end
 
---- A fake service answer in pieces: nginx sends it chunked (no length).
-function _M.chunked_answer()
+--- A fake service at /v1/whatsapp/send of this nginx, for what the stand-in
+-- cannot do; ngx.shared.results "mode" picks the answer:
+--   chunked (default): {"messageId":"chunked-id"} in pieces, chunked
+--   truncated: Content-Length 100, 7 bytes, then the connection is cut
+--   slow: Content-Length 10, a byte every 300 ms
+function _M.fake_service()
+  local results = ngx.shared.results
+  results:incr("fake_requests", 1, 0)
+  local mode = results:get("mode") or "chunked"
   ngx.header["Content-Type"] = "application/json"
-  ngx.header["x-amzn-RequestId"] = "chunked-request"
+  ngx.header["x-amzn-RequestId"] = "fake-request"
+  if mode == "truncated" then
+    ngx.header["Content-Length"] = 100
+    ngx.print('{"messa')
+    ngx.flush(true)
+    return ngx.exit(444) -- close the connection, answer unfinished
+  elseif mode == "slow" then
+    ngx.header["Content-Length"] = 10
+    for _ = 1, 10 do
+      ngx.print(" ")
+      ngx.flush(true)
+      ngx.sleep(0.3)
+    end
+    return
+  end
   for _, piece in ipairs { '{"messa', 'geId":"chun', 'ked-', 'id"}' } do
     ngx.print(piece)
     ngx.flush(true)
   end
+end
+
+--- /fake?mode=…: a send to the fake service in that mode (after one in the
+-- default mode, so the second goes out on a kept-alive connection).
+function _M.fake()
+  local results = ngx.shared.results
+  local base = "http://127.0.0.1:" .. ngx.var.server_port
+  local c = client("fake-" .. ngx.var.arg_mode, { endpoint = base, max_attempts = 1, timeout = 1 })
+  results:set("mode", "chunked")
+  local first = c:send(text("warm up"))
+  results:set("mode", ngx.var.arg_mode)
+  results:set("fake_requests", 0)
+  ngx.update_time()
+  local t0 = ngx.now()
+  local id, err = c:send(text("to the fake service"))
+  ngx.update_time()
+  results:set("mode", "chunked")
+  say { first = first or whatsapp.null, id = id or whatsapp.null, code = err and err.code or whatsapp.null,
+    message = err and err.message or whatsapp.null, requests = results:get("fake_requests"),
+    elapsed = ngx.now() - t0 }
+end
+
+--- /hosts: plain requests by name (localhost) and by IPv6 literal.
+function _M.hosts()
+  local port = ngx.var.server_port
+  local http = require("whatsapp.resty").http {}
+  local out = {}
+  for _, url in ipairs { "http://localhost:" .. port .. "/hello", "http://[::1]:" .. port .. "/hello" } do
+    local status, body, kind = http("GET", url, nil, nil, 2)
+    out[#out + 1] = tostring(status) .. " " .. tostring(status and body or kind)
+  end
+  say(out)
 end
 
 --- /chunked: a send whose answer comes chunked (from /v1/whatsapp/send of

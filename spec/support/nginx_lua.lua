@@ -45,6 +45,7 @@ function N.start(opts)
     opts.http or "",
     "  server {",
     "    listen 127.0.0.1:" .. port .. ";",
+    "    listen [::1]:" .. port .. ";",
     opts.server or "",
     "  }",
     "}",

@@ -968,8 +968,8 @@ class Handler(BaseHTTPRequestHandler):
             try:
                 obj = json.loads(body.decode("utf-8") or "null")
                 skew = obj["skew_seconds"]
-                if not isinstance(skew, int) or isinstance(skew, bool) or abs(skew) > 366 * 86400:
-                    raise ValueError("skew_seconds must be an integer of at most a year")
+                if not isinstance(skew, int) or isinstance(skew, bool) or abs(skew) > 3660 * 86400:
+                    raise ValueError("skew_seconds must be an integer of at most ten years")
             except (UnicodeDecodeError, ValueError, TypeError, KeyError) as e:
                 self._send_json(400, {"error": "bad clock request: %s" % e})
                 return
