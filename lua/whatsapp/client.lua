@@ -73,6 +73,11 @@ function M.new(opts, hooks)
     timeout = cfg.timeout,
     transport = cfg.transport,
     _transport = transport,
+    -- where the other operations go: the endpoint (with any path prefix) and
+    -- the Host header, as SendWhatsAppMessage's url and path are made
+    _base_url = cfg.url:sub(1, #cfg.url - #config.SEND_PATH),
+    _base_path = cfg.path:sub(1, #cfg.path - #config.SEND_PATH),
+    _host = cfg.host,
     _sleep = sleep,
     _quota = cfg.retry_quota and retry.new_quota(cfg.retry_quota) or nil,
     _clock_offset = 0, -- seconds to add to our clock when signing (learned from answers)
@@ -134,18 +139,23 @@ local function check_send_opts(self, opts)
   return id, version, deadline
 end
 
+-- What a failed exchange did or did not do, in the words of a send (the
+-- default) or of another call.
+local SEND_EFFECT = { sent = "the message may have been delivered", unsent = "nothing was delivered" }
+
 -- Words for a transport failure, with the limit that was hit.
-local function describe_failure(self, kind, text, deadline)
+local function describe_failure(self, kind, text, deadline, effect)
+  effect = effect or SEND_EFFECT
   if (kind == "connect_timeout" or kind == "timeout") and deadline then
-    return string.format("the send's deadline (%gs) was reached %s; %s: %s", deadline,
+    return string.format("the %s's deadline (%gs) was reached %s; %s: %s", effect.name or "send", deadline,
       kind == "timeout" and "after the request was sent" or "before the request was sent",
-      kind == "timeout" and "the message may have been delivered" or "nothing was delivered", text)
+      kind == "timeout" and effect.sent or effect.unsent, text)
   elseif kind == "connect_timeout" then
     return string.format("timed out before the request was sent (connect_timeout %gs, timeout %gs); "
-      .. "nothing was delivered: %s", self.connect_timeout, self.timeout, text)
+      .. "%s: %s", self.connect_timeout, self.timeout, effect.unsent, text)
   elseif kind == "timeout" then
     return string.format("no answer within timeout (%gs) after the request was sent; "
-      .. "the message may have been delivered: %s", self.timeout, text)
+      .. "%s: %s", self.timeout, effect.sent, text)
   elseif kind == "connect" then
     return "cannot reach " .. self.endpoint .. ": " .. text
   elseif kind == "tls" then
@@ -154,6 +164,14 @@ local function describe_failure(self, kind, text, deadline)
     return "malformed answer: " .. text
   end
   return text
+end
+
+--- The error of a transport failure (kind and text as the transports report
+-- them). cut: the attempt's time limit came from this deadline. effect:
+-- {name =, sent =, unsent =}, what the call may have done (a send's words
+-- when nil).
+function Client:_transport_error(kind, text, cut, effect)
+  return errors.transport(kind, describe_failure(self, kind, text, cut, effect))
 end
 
 -- One attempt: messageId, or nil, err; then the answer's Date and
@@ -169,7 +187,7 @@ local function attempt(self, message, id, version, creds, limit_ms, cut)
     if kind == "unavailable" then
       return nil, errors.new { code = "TransportUnavailable", message = text, attempts = 0 }
     end
-    return nil, errors.transport(kind, describe_failure(self, kind, text, cut))
+    return nil, self:_transport_error(kind, text, cut)
   end
   if status >= 200 and status < 300 then
     if type(value) == "table" and type(value.messageId) == "string" then return value.messageId, nil, date end
@@ -180,6 +198,68 @@ local function attempt(self, message, id, version, creds, limit_ms, cut)
   end
   return nil, errors.from_response(status, value, request_id, error_type,
     { creds.secret_access_key, creds.session_token }), date, retry_after
+end
+
+--- The loop every call of the service shares: credentials for each attempt,
+-- the time left under a deadline, retries in the standard mode (retry.lua),
+-- the retry quota, clock skew learned from the answers' Date.
+-- once(creds, limit_ms, cut) makes one attempt and returns its result, or
+-- nil, err and the answer's Date and x-amz-retry-after headers; cut: the
+-- attempt's time limit came from the deadline. Returns the result of the
+-- first attempt that has one, or nil and the last error (err.attempts set).
+function Client:_with_retries(deadline, once)
+  local started = deadline and monotonic()
+  local attempts, last_cost, skew_retried = 0, 0, false
+  while true do
+    local creds, cerr = self:credentials()
+    if not creds then
+      cerr.attempts = attempts
+      return nil, cerr
+    end
+    local limit_ms, cut
+    if deadline then
+      local left = deadline - (monotonic() - started)
+      limit_ms = math.max(1, math.ceil(left * 1000))
+      cut = left < self.timeout and deadline
+    end
+    attempts = attempts + 1
+    local result, err, date, retry_after = once(creds, limit_ms, cut)
+    local offset = self._clock_offset
+    if date then self._clock_offset = retry.learn_offset(offset, os.time(), retry.parse_http_date(date)) end
+    if result ~= nil then
+      retry.succeeded(self._quota, last_cost)
+      return result
+    end
+    if err.code == "ParamValidationError" or err.code == "TransportUnavailable" then -- this attempt sent nothing
+      err.attempts = attempts - 1
+      return nil, err
+    end
+    err.attempts = attempts
+
+    local class, cost, delay = retry.class(err), nil, 0
+    if retry.is_skew_code(err.code) and self._clock_offset ~= offset and not skew_retried then
+      -- our clock was off by minutes: the same request, signed with the
+      -- service's time, is retried at once (once per call, outside the quota)
+      skew_retried, cost, class = true, 0, "skew"
+    end
+    if class ~= "skew" then
+      if not class or attempts >= self.max_attempts then return nil, err end
+      cost = retry.take(self._quota, class)
+      if not cost then
+        err.message = err.message .. " (not retried: the client's retry quota is spent)"
+        return nil, err
+      end
+      delay = retry.delay(attempts, class, self.backoff, random, retry.retry_after_seconds(retry_after))
+      if deadline and monotonic() - started + delay >= deadline then
+        retry.succeeded(self._quota, cost) -- give back what was not used
+        err.message = string.format("%s (not retried: the deadline of %gs would pass)", err.message, deadline)
+        return nil, err
+      end
+    end
+    if self.on_retry then self.on_retry(err, attempts, delay) end
+    if delay > 0 then self._sleep(delay) end
+    last_cost = cost
+  end
 end
 
 --- Sends a WhatsApp message object (a table, or its JSON text).
@@ -203,58 +283,9 @@ function Client:send(message, opts)
     if not ok then return nil, verr end
   end
 
-  local started = deadline and monotonic()
-  local attempts, last_cost, skew_retried = 0, 0, false
-  while true do
-    local creds, cerr = self:credentials()
-    if not creds then
-      cerr.attempts = attempts
-      return nil, cerr
-    end
-    local limit_ms, cut
-    if deadline then
-      local left = deadline - (monotonic() - started)
-      limit_ms = math.max(1, math.ceil(left * 1000))
-      cut = left < self.timeout and deadline
-    end
-    attempts = attempts + 1
-    local message_id, err, date, retry_after = attempt(self, message, id, version, creds, limit_ms, cut)
-    local offset = self._clock_offset
-    if date then self._clock_offset = retry.learn_offset(offset, os.time(), retry.parse_http_date(date)) end
-    if message_id then
-      retry.succeeded(self._quota, last_cost)
-      return message_id
-    end
-    if err.code == "ParamValidationError" or err.code == "TransportUnavailable" then -- this attempt sent nothing
-      err.attempts = attempts - 1
-      return nil, err
-    end
-    err.attempts = attempts
-
-    local class, cost, delay = retry.class(err), nil, 0
-    if retry.is_skew_code(err.code) and self._clock_offset ~= offset and not skew_retried then
-      -- our clock was off by minutes: the same request, signed with the
-      -- service's time, is retried at once (once per send, outside the quota)
-      skew_retried, cost, class = true, 0, "skew"
-    end
-    if class ~= "skew" then
-      if not class or attempts >= self.max_attempts then return nil, err end
-      cost = retry.take(self._quota, class)
-      if not cost then
-        err.message = err.message .. " (not retried: the client's retry quota is spent)"
-        return nil, err
-      end
-      delay = retry.delay(attempts, class, self.backoff, random, retry.retry_after_seconds(retry_after))
-      if deadline and monotonic() - started + delay >= deadline then
-        retry.succeeded(self._quota, cost) -- give back what was not used
-        err.message = string.format("%s (not retried: the deadline of %gs would pass)", err.message, deadline)
-        return nil, err
-      end
-    end
-    if self.on_retry then self.on_retry(err, attempts, delay) end
-    if delay > 0 then self._sleep(delay) end
-    last_cost = cost
-  end
+  return self:_with_retries(deadline, function(creds, limit_ms, cut)
+    return attempt(self, message, id, version, creds, limit_ms, cut)
+  end)
 end
 
 --- OpenResty: sends in the background, from a 0-delay ngx.timer.at, for
