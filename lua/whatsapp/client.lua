@@ -1,10 +1,13 @@
 --- A client: settled configuration, credentials and a transport (the C core's
 -- libcurl handle). client:send turns the core's answers into messageIds and
 -- error objects.
+local accounts = require "whatsapp.accounts"
+local call = require "whatsapp.call"
 local core = require "whatsapp.core"
 local config = require "whatsapp.config"
 local credentials = require "whatsapp.credentials"
 local errors = require "whatsapp.errors"
+local media = require "whatsapp.media"
 local params = require "whatsapp.params"
 local resty = require "whatsapp.resty"
 local retry = require "whatsapp.retry"
@@ -357,7 +360,20 @@ end
 
 Client.__close = Client.close -- Lua 5.4: local client <close> = ...
 
+--- Calls any operation of whatsapp.operations by its model name, with
+-- input keyed by the model's member names (checked against the model first);
+-- returns the answer table, or nil, err. opts: deadline. The named methods
+-- below are built on it.
+function Client:call(operation, input, opts)
+  if type(operation) ~= "string" then error("call: operation must be a string (got " .. type(operation) .. ")", 2) end
+  return call.invoke(self, operation, input, opts)
+end
+
 -- client:send_text, send_image, …, mark_read: build (whatsapp.message), then send
 senders.install(Client)
+-- client:upload_media, get_media, delete_media
+media.install(Client)
+-- client:list_accounts, get_account, get_phone_number, phone_numbers
+accounts.install(Client)
 
 return M
