@@ -243,9 +243,10 @@ describe("OpenResty transport in nginx", function()
     assert.are.same({ "ListLinkedWhatsAppBusinessAccounts", "ListLinkedWhatsAppBusinessAccounts",
       "ListLinkedWhatsAppBusinessAccounts", "GetLinkedWhatsAppBusinessAccountPhoneNumber",
       "PostWhatsAppMessageMedia", "SendWhatsAppMessage", "PostWhatsAppMessageMedia", "DeleteWhatsAppMessageMedia",
-    }, ops)
+      "GetLinkedWhatsAppBusinessAccountPhoneNumber" }, ops)
     assert.are.equal(r.message_id, H.messages()[6].message_id)
     assert.are.equal(9, r.requests) -- the throttled one included
+    assert.are.equal(H.PHONE, r.by_name)
   end)
 
   it("logs no error of its own", function()

@@ -102,8 +102,13 @@ function _M.operations()
   if not media_id then return say { err = tostring(uerr) } end
   local deleted, derr = c:delete_media(media_id)
   if not deleted then return say { err = tostring(derr) } end
+  -- an endpoint named localhost (connected to as 127.0.0.1) keeps its pool too
+  local named = client("operations-localhost",
+    { endpoint = os.getenv("AWS_ENDPOINT_URL_SOCIALMESSAGING"):gsub("127%.0%.0%.1", "localhost") })
+  local again, aerr = named:get_phone_number(os.getenv("WHATSAPP_PHONE_NUMBER_ID"))
+  if not again then return say { err = tostring(aerr) } end
   say { accounts = accounts, number = number.displayPhoneNumber, message_id = id, deleted = deleted,
-    transport = c.transport, requests = c:stats().requests }
+    transport = c.transport, requests = c:stats().requests, by_name = again.phoneNumberId }
 end
 
 function _M.result()
