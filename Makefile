@@ -67,7 +67,7 @@ check: deps
 	  bash spec/run.sh
 
 lint:
-	luacheck -q lua spec examples
+	luacheck -q lua spec examples bench bin
 
 demo: deps all
 	@bash examples/demo.sh

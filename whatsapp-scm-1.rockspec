@@ -10,7 +10,8 @@ description = {
   summary = "Send WhatsApp messages through AWS End User Messaging Social",
   detailed = [[
 A Lua module with a C core (SigV4 with OpenSSL, JSON with cJSON, HTTP with libcurl)
-that calls SendWhatsAppMessage. Works on Lua 5.4 and LuaJIT 2.1.
+that calls SendWhatsAppMessage, uploads media and finds phone numbers, and a
+`whatsapp` command. Works on Lua 5.4 and LuaJIT 2.1.
 ]],
   license = "MIT",
   labels = { "aws", "whatsapp", "sigv4" },
@@ -27,7 +28,10 @@ build = {
   type = "builtin",
   modules = {
     ["whatsapp"] = "lua/whatsapp/init.lua",
+    ["whatsapp.accounts"] = "lua/whatsapp/accounts.lua",
     ["whatsapp.array"] = "lua/whatsapp/array.lua",
+    ["whatsapp.call"] = "lua/whatsapp/call.lua",
+    ["whatsapp.cli"] = "lua/whatsapp/cli.lua",
     ["whatsapp.client"] = "lua/whatsapp/client.lua",
     ["whatsapp.config"] = "lua/whatsapp/config.lua",
     ["whatsapp.credentials"] = "lua/whatsapp/credentials.lua",
@@ -41,6 +45,9 @@ build = {
     ["whatsapp.errors"] = "lua/whatsapp/errors.lua",
     ["whatsapp.http"] = "lua/whatsapp/http.lua",
     ["whatsapp.ini"] = "lua/whatsapp/ini.lua",
+    ["whatsapp.media"] = "lua/whatsapp/media.lua",
+    ["whatsapp.model"] = "lua/whatsapp/model.lua",
+    ["whatsapp.operations"] = "lua/whatsapp/operations.lua",
     ["whatsapp.params"] = "lua/whatsapp/params.lua",
     ["whatsapp.retry"] = "lua/whatsapp/retry.lua",
     ["whatsapp.resty"] = "lua/whatsapp/resty.lua",
@@ -64,6 +71,10 @@ build = {
       incdirs = { "$(OPENSSL_INCDIR)", "$(CJSON_INCDIR)" },
       libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)", "$(CJSON_LIBDIR)" },
     },
+  },
+  install = {
+    -- a Lua script: LuaRocks wraps it to run with this tree's interpreter and paths
+    bin = { whatsapp = "bin/whatsapp" },
   },
 }
 test = {

@@ -92,6 +92,42 @@ describe("README", function()
     assert.matches(H.messages()[1].message_id, out, 1, true)
   end)
 
+  it("Phone numbers examples: three lines find the number and send an image from S3; every call runs", function()
+    H.require_standin()
+    H.reset()
+    local mine = sections["Phone numbers, media and the command line"] or {}
+    assert.are.equal(2, #mine)
+    local lines = 0
+    for _ in mine[1]:gmatch("[^\n]+") do lines = lines + 1 end
+    assert.are.equal(3, lines)
+    local no_number = {}
+    for k, v in pairs(env) do no_number[k] = v end
+    no_number.WHATSAPP_PHONE_NUMBER_ID = nil -- the number found is the one used
+    local out = run_block(mine[1], no_number)
+    assert.matches("exit=0", out)
+    local msgs = H.messages()
+    local upload, send = msgs[#msgs - 1], msgs[#msgs]
+    assert.are.equal("PostWhatsAppMessageMedia", upload.operation)
+    assert.are.equal("SendWhatsAppMessage", send.operation)
+    assert.are.equal(H.PHONE, upload.originationPhoneNumberId)
+    assert.are.equal(H.PHONE, send.originationPhoneNumberId)
+    assert.are.equal(upload.mediaId, send.message.image.id)
+    assert.are.equal(send.message_id .. "\n", out:match("([^\n]*\n)exit="))
+
+    H.reset()
+    out = run_block(mine[2], env)
+    assert.matches("exit=0", out)
+    assert.matches("Lucky Shrub\t" .. H.PHONE:gsub("%-", "%%-") .. "\t%+14255550123", out)
+    assert.matches("Coupons\tphone%-number%-id%-6+\t", out)
+    assert.matches("application/pdf\t%d+", out)
+    assert.matches("nil\tParamValidationError: sourceS3File.bucketName: ", out, 1, true)
+    local ops = {}
+    for _, m in ipairs(H.messages()) do ops[m.operation] = (ops[m.operation] or 0) + 1 end
+    assert.are.same({ ListLinkedWhatsAppBusinessAccounts = 3, GetLinkedWhatsAppBusinessAccount = 5,
+      GetLinkedWhatsAppBusinessAccountPhoneNumber = 1, PostWhatsAppMessageMedia = 1, SendWhatsAppMessage = 1,
+      GetWhatsAppMessageMedia = 2, DeleteWhatsAppMessageMedia = 1 }, ops)
+  end)
+
   it("Messages examples run as one script and every send reaches the service", function()
     H.require_standin()
     H.reset()

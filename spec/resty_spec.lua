@@ -77,6 +77,7 @@ describe("OpenResty transport in nginx", function()
         location = /chunked { content_by_lua_block { require("nginx_handlers").chunked() } }
         location = /chunk-source { content_by_lua_block { require("nginx_handlers").chunk_source() } }
         location = /result { content_by_lua_block { require("nginx_handlers").result() } }
+        location = /operations { content_by_lua_block { require("nginx_handlers").operations() } }
       ]],
     }
     probe = core.new_client { url = nginx.url, path = "/", host = "x", region = "us-east-1", service = "x",
@@ -261,6 +262,27 @@ describe("OpenResty transport in nginx", function()
     end
     assert.are.equal(1, #msgs)
     assert.are.equal("later", msgs[1].message.text.body)
+  end)
+
+  it("calls the other operations over cosockets: pages, lookups, upload then send, delete", function()
+    H.inject { code = "ThrottledRequestException" } -- retried with ngx.sleep like a send
+    local status, body = get(probe, nginx.url .. "/operations")
+    assert.are.equal(200, status, body)
+    local r = core.decode(body)
+    assert.is_nil(r.err, r.err)
+    assert.are.equal("resty", r.transport)
+    assert.are.equal(5, #r.accounts)
+    assert.are.equal("+14255550123", r.number)
+    assert.is_true(r.deleted)
+    local ops = {}
+    for _, m in ipairs(H.messages()) do ops[#ops + 1] = m.operation end
+    assert.are.same({ "ListLinkedWhatsAppBusinessAccounts", "ListLinkedWhatsAppBusinessAccounts",
+      "ListLinkedWhatsAppBusinessAccounts", "GetLinkedWhatsAppBusinessAccountPhoneNumber",
+      "PostWhatsAppMessageMedia", "SendWhatsAppMessage", "PostWhatsAppMessageMedia", "DeleteWhatsAppMessageMedia",
+      "GetLinkedWhatsAppBusinessAccountPhoneNumber" }, ops)
+    assert.are.equal(r.message_id, H.messages()[6].message_id)
+    assert.are.equal(9, r.requests) -- the throttled one included
+    assert.are.equal(H.PHONE, r.by_name)
   end)
 
   it("logs no error of its own", function()

@@ -373,7 +373,7 @@ describe("deadline", function()
     local client = H.client { credentials = slow }
     local _, err = client:send(TEXT, { deadline = 0.2 })
     assert.are.equal("TimeoutError", err.code)
-    assert.matches("passed before the request was sent; nothing was delivered", err.message)
+    assert.matches("passed before the request was sent; nothing was sent", err.message)
     assert.are.equal(0, err.attempts)
     assert.are.equal(0, H.stats().requests)
   end)

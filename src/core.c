@@ -687,6 +687,7 @@ static int l_client_request(lua_State *L) {
   }
   if (add_line(&c->lines, "Expect:", "", 0)) return fail_oom(L, c);
   n_lines = line_pointers(&c->lines, lines, 64);
+  c->requests++;
   r = wa_http_perform(&c->http, method, url, lines, n_lines, body, body_len, limit_ms);
   if (r != WA_HTTP_OK) return done(c, push_failure(L, http_kind(r), c->http.errbuf, NULL));
   lua_pushinteger(L, (lua_Integer)c->http.status);

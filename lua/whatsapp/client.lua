@@ -1,10 +1,13 @@
 --- A client: settled configuration, credentials and a transport (the C core's
 -- libcurl handle). client:send turns the core's answers into messageIds and
 -- error objects.
+local accounts = require "whatsapp.accounts"
+local call = require "whatsapp.call"
 local core = require "whatsapp.core"
 local config = require "whatsapp.config"
 local credentials = require "whatsapp.credentials"
 local errors = require "whatsapp.errors"
+local media = require "whatsapp.media"
 local params = require "whatsapp.params"
 local resty = require "whatsapp.resty"
 local retry = require "whatsapp.retry"
@@ -73,6 +76,11 @@ function M.new(opts, hooks)
     timeout = cfg.timeout,
     transport = cfg.transport,
     _transport = transport,
+    -- where the other operations go: the endpoint (with any path prefix) and
+    -- the Host header, as SendWhatsAppMessage's url and path are made
+    _base_url = cfg.url:sub(1, #cfg.url - #config.SEND_PATH),
+    _base_path = cfg.path:sub(1, #cfg.path - #config.SEND_PATH),
+    _host = cfg.host,
     _sleep = sleep,
     _quota = cfg.retry_quota and retry.new_quota(cfg.retry_quota) or nil,
     _clock_offset = 0, -- seconds to add to our clock when signing (learned from answers)
@@ -134,32 +142,45 @@ local function check_send_opts(self, opts)
   return id, version, deadline
 end
 
+-- What a failed exchange did or did not do, in the words of a send (the
+-- default) or of another call.
+local SEND_EFFECT = { sent = "the message may have been delivered", unsent = "nothing was delivered" }
+
 -- Words for a transport failure, with the limit that was hit.
 -- dl: {deadline=, left=} when a deadline limited this attempt.
-local function describe_failure(self, kind, text, dl)
+local function describe_failure(self, kind, text, dl, effect)
+  effect = effect or SEND_EFFECT
   local cut = dl and ((kind == "timeout" and dl.left < self.timeout)
     or (kind == "connect_timeout" and dl.left < self.connect_timeout))
   if cut then
-    return string.format("the send's deadline (%gs) was reached %s; %s: %s", dl.deadline,
+    return string.format("the %s's deadline (%gs) was reached %s; %s: %s", effect.name or "send", dl.deadline,
       kind == "timeout" and "after the request was sent" or "before the request was sent",
-      kind == "timeout" and "the message may have been delivered" or "nothing was delivered", text)
+      kind == "timeout" and effect.sent or effect.unsent, text)
   elseif kind == "connect_timeout" then
     return string.format("timed out before the request was sent (connect_timeout %gs, timeout %gs); "
-      .. "nothing was delivered: %s", self.connect_timeout, self.timeout, text)
+      .. "%s: %s", self.connect_timeout, self.timeout, effect.unsent, text)
   elseif kind == "timeout" then
     return string.format("no answer within timeout (%gs) after the request was sent; "
-      .. "the message may have been delivered: %s", self.timeout, text)
+      .. "%s: %s", self.timeout, effect.sent, text)
   elseif kind == "connect" then
     return "cannot reach " .. self.endpoint .. ": " .. text
   elseif kind == "lost" then
     return "the connection to " .. self.endpoint .. " failed after the request was sent; "
-      .. "the message may have been delivered: " .. text
+      .. effect.sent .. ": " .. text
   elseif kind == "tls" then
     return "TLS with " .. self.endpoint .. " failed: " .. text
   elseif kind == "response" then
     return "malformed answer: " .. text
   end
   return text
+end
+
+--- The error of a transport failure (kind and text as the transports report
+-- them). dl: {deadline=, left=} when a deadline limited the attempt. effect:
+-- {name =, sent =, unsent =}, what the call may have done (a send's words
+-- when nil).
+function Client:_transport_error(kind, text, dl, effect)
+  return errors.transport(kind, describe_failure(self, kind, text, dl, effect))
 end
 
 -- One attempt: messageId, or nil, err; then the answer's Date and
@@ -176,7 +197,7 @@ local function attempt(self, message, id, version, creds, offset, limit_ms, dl)
     if kind == "unavailable" then
       return nil, errors.new { code = "TransportUnavailable", message = text, attempts = 0 }
     end
-    return nil, errors.transport(kind, describe_failure(self, kind, text, dl))
+    return nil, self:_transport_error(kind, text, dl)
   end
   if status >= 200 and status < 300 then
     if type(value) == "table" and type(value.messageId) == "string" then return value.messageId, nil, date end
@@ -189,27 +210,15 @@ local function attempt(self, message, id, version, creds, offset, limit_ms, dl)
     { creds.secret_access_key, creds.session_token }), date, retry_after
 end
 
---- Sends a WhatsApp message object (a table, or its JSON text).
--- `messaging_product` defaults to "whatsapp". A table is validated first
--- (whatsapp.validate); JSON text is sent as it is. Returns the messageId, or
--- nil and an error object (err.attempts says how many requests were made).
--- Throttling, 5xx and connection failures are retried (standard mode, see
--- retry.lua); a signature refused because our clock is off is retried once
--- with the service's time. opts: phone_number_id, meta_api_version,
--- deadline, validate (false: send the table unchecked), allow_local_number.
-function Client:send(message, opts)
-  local mt = type(message)
-  if mt ~= "table" and mt ~= "string" then
-    error("send: message must be a table or a JSON string (got " .. mt .. ")", 2)
-  end
-  local id, version, deadline = check_send_opts(self, opts)
-  if not id then return nil, version end
-  -- a table must pass WhatsApp's rules (whatsapp.validate); JSON text is the caller's own
-  if mt == "table" and not (opts and opts.validate == false) then
-    local ok, verr = validate.message(message, { allow_local_number = opts and opts.allow_local_number })
-    if not ok then return nil, verr end
-  end
-
+--- The loop every call of the service shares: credentials for each attempt,
+-- the time left under a deadline, retries in the standard mode (retry.lua),
+-- the retry quota, clock skew learned from the answers' Date.
+-- once(creds, offset, limit_ms, dl) makes one attempt, signing with the
+-- clock offset given, and returns its result, or nil, err and the answer's
+-- Date and x-amz-retry-after headers; dl: {deadline=, left=} when a
+-- deadline limits the attempt to limit_ms. Returns the result of the
+-- first attempt that has one, or nil and the last error (err.attempts set).
+function Client:_with_retries(deadline, once)
   local started = deadline and monotonic()
   local attempts, last_cost, skew_retried = 0, 0, false
   while true do
@@ -223,7 +232,7 @@ function Client:send(message, opts)
       local left = deadline - (monotonic() - started)
       if left <= 0.001 then -- (fetching credentials took the rest)
         local terr = errors.transport("connect_timeout", string.format(
-          "the send's deadline (%gs) passed before the request was sent; nothing was delivered", deadline))
+          "the deadline (%gs) passed before the request was sent; nothing was sent", deadline))
         terr.attempts = attempts
         return nil, terr
       end
@@ -231,16 +240,16 @@ function Client:send(message, opts)
       dl = { deadline = deadline, left = left }
     end
     attempts = attempts + 1
-    -- the offset is read before the attempt: in OpenResty another send may
+    -- the offset is read before the attempt: in OpenResty another call may
     -- learn a new one while this one waits for its answer
     local offset = self._clock_offset
-    local message_id, err, date, retry_after = attempt(self, message, id, version, creds, offset, limit_ms, dl)
+    local result, err, date, retry_after = once(creds, offset, limit_ms, dl)
     if date then
       self._clock_offset = retry.learn_offset(self._clock_offset, os.time(), retry.parse_http_date(date))
     end
-    if message_id then
+    if result ~= nil then
       retry.succeeded(self._quota, last_cost)
-      return message_id
+      return result
     end
     if err.code == "ParamValidationError" or err.code == "TransportUnavailable" then -- this attempt sent nothing
       err.attempts = attempts - 1
@@ -251,7 +260,7 @@ function Client:send(message, opts)
     local class, cost, delay = retry.class(err), nil, 0
     if retry.is_skew_code(err.code) and self._clock_offset ~= offset and not skew_retried then
       -- our clock was off by minutes: the same request, signed with the
-      -- service's time, is retried at once (once per send, outside the quota)
+      -- service's time, is retried at once (once per call, outside the quota)
       skew_retried, cost, class = true, 0, "skew"
     end
     if class ~= "skew" then
@@ -278,6 +287,32 @@ function Client:send(message, opts)
     if delay > 0 then self._sleep(delay) end
     last_cost = cost
   end
+end
+
+--- Sends a WhatsApp message object (a table, or its JSON text).
+-- `messaging_product` defaults to "whatsapp". A table is validated first
+-- (whatsapp.validate); JSON text is sent as it is. Returns the messageId, or
+-- nil and an error object (err.attempts says how many requests were made).
+-- Throttling, 5xx and connection failures are retried (standard mode, see
+-- retry.lua); a signature refused because our clock is off is retried once
+-- with the service's time. opts: phone_number_id, meta_api_version,
+-- deadline, validate (false: send the table unchecked), allow_local_number.
+function Client:send(message, opts)
+  local mt = type(message)
+  if mt ~= "table" and mt ~= "string" then
+    error("send: message must be a table or a JSON string (got " .. mt .. ")", 2)
+  end
+  local id, version, deadline = check_send_opts(self, opts)
+  if not id then return nil, version end
+  -- a table must pass WhatsApp's rules (whatsapp.validate); JSON text is the caller's own
+  if mt == "table" and not (opts and opts.validate == false) then
+    local ok, verr = validate.message(message, { allow_local_number = opts and opts.allow_local_number })
+    if not ok then return nil, verr end
+  end
+
+  return self:_with_retries(deadline, function(creds, offset, limit_ms, dl)
+    return attempt(self, message, id, version, creds, offset, limit_ms, dl)
+  end)
 end
 
 --- OpenResty: sends in the background, from a 0-delay ngx.timer.at, for
@@ -349,7 +384,20 @@ end
 
 Client.__close = Client.close -- Lua 5.4: local client <close> = ...
 
+--- Calls any operation of whatsapp.operations by its model name, with
+-- input keyed by the model's member names (checked against the model first);
+-- returns the answer table, or nil, err. opts: deadline. The named methods
+-- below are built on it.
+function Client:call(operation, input, opts)
+  if type(operation) ~= "string" then error("call: operation must be a string (got " .. type(operation) .. ")", 2) end
+  return call.invoke(self, operation, input, opts)
+end
+
 -- client:send_text, send_image, …, mark_read: build (whatsapp.message), then send
 senders.install(Client)
+-- client:upload_media, get_media, delete_media
+media.install(Client)
+-- client:list_accounts, get_account, get_phone_number, phone_numbers
+accounts.install(Client)
 
 return M

@@ -65,4 +65,28 @@ M.message = builders
 -- methods of the same names, on the default client.
 senders.install_module(M, M.default_client)
 
+-- whatsapp.upload_media, get_media, delete_media, get_account,
+-- get_phone_number, phone_numbers, call: the client methods, on the default client.
+for _, name in ipairs { "upload_media", "get_media", "delete_media", "get_account", "get_phone_number",
+  "phone_numbers", "call" } do
+  M[name] = function(...)
+    local c, err = M.default_client()
+    if not c then return nil, err end
+    return c[name](c, ...)
+  end
+end
+
+--- for account, err in whatsapp.list_accounts() do … end, on the default
+-- client (a client that cannot be made is the loop's one error).
+function M.list_accounts(opts)
+  local c, err = M.default_client()
+  if c then return c:list_accounts(opts) end
+  local told = false
+  return function()
+    if told then return nil end
+    told = true
+    return false, err
+  end
+end
+
 return M

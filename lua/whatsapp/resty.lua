@@ -280,7 +280,7 @@ function Transport:request(method, url, headers, body, limit_ms)
   if not method:find("^[%w!#$%%&'*+.^_`|~-]+$") then return nil, "invalid", "method must be an HTTP token" end
   local scheme, host, port, target = split_url(url)
   if not scheme or has_bad_char(url) or url:find(" ", 1, true) then return nil, "invalid", "bad URL" end
-  if scheme ~= self.scheme or host ~= self.host or port ~= self.port then
+  if scheme ~= self.scheme or host ~= self.host or port ~= self.port then -- (both lowercased by split_url)
     -- another server: a transport of its own (its own pool)
     local other = M.new { url = url, connect_timeout_ms = self.connect_ms, timeout_ms = self.timeout_ms,
       host = host, path = "/", region = "us-east-1", service = "x", max_message_bytes = 0,

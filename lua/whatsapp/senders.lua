@@ -2,7 +2,11 @@
 -- takes the builder's arguments; its opts may mix message options (reply_to,
 -- caption, …, validate, allow_local_number) with send options
 -- (phone_number_id, meta_api_version, and whatever else client:send takes),
--- and each kind goes where it belongs.
+-- and each kind goes where it belongs. The media kinds also take upload =
+-- true with media { s3 = {bucket_name =, key =}, caption = … } (or
+-- presigned_url): the file is uploaded first (client:upload_media), then sent
+-- by its media id.
+local media = require "whatsapp.media"
 local message = require "whatsapp.message"
 
 local unpack = rawget(table, "unpack") or rawget(_G, "unpack") -- 5.4: table.unpack; LuaJIT: the 5.1 global
@@ -29,8 +33,23 @@ local function split(name, opts)
   return build, send
 end
 
+-- Media kinds take `upload`, which is neither a builder nor a send option:
+-- returns opts without it, and its value.
+local function take_upload(method, opts)
+  if opts.upload == nil then return opts, nil end
+  if type(opts.upload) ~= "boolean" then
+    error(method .. ": option 'upload' must be a boolean (got " .. type(opts.upload) .. ")", 3)
+  end
+  local rest = {}
+  for k, v in pairs(opts) do
+    if k ~= "upload" then rest[k] = v end
+  end
+  return rest, opts.upload
+end
+
 local function sender(name, method)
   local build, arity = message[name], message.arity[name]
+  local can_upload = media.KINDS[name]
   return function(self, ...)
     local n = type(arity) == "function" and arity(...) or arity
     local args = { ... }
@@ -38,10 +57,27 @@ local function sender(name, method)
     if opts ~= nil and type(opts) ~= "table" then
       error(method .. ": opts must be a table (got " .. type(opts) .. ")", 2)
     end
-    local send_opts
-    args[n + 1], send_opts = split(name, opts or {})
-    local msg, err = build(unpack(args, 1, n + 1))
+    local upload, source, send_opts, err
+    opts = opts or {}
+    if can_upload then opts, upload = take_upload(method, opts) end
+    args[n + 1], send_opts = split(name, opts)
+    if can_upload then
+      -- (to, media): media from S3 builds with a placeholder id, so a message
+      -- that cannot be sent is refused before anything is uploaded
+      args[2], source = media.for_send(name, args[2], upload)
+      if args[2] == nil then return nil, source end
+    end
+    local msg
+    msg, err = build(unpack(args, 1, n + 1))
     if not msg then return nil, err end
+    if source then
+      -- uploaded from the number that sends it: media only works from there
+      local id
+      id, err = self:upload_media(source, { phone_number_id = send_opts.phone_number_id,
+        deadline = send_opts.deadline })
+      if not id then return nil, err end
+      msg[name].id = id
+    end
     return self:send(msg, send_opts)
   end
 end

@@ -165,6 +165,33 @@ function _M.chunk_source()
   end
 end
 
+--- /operations: the other operations over cosockets, on the worker's client:
+-- every page of accounts, a phone number, upload-then-send, delete.
+function _M.operations()
+  local c = client("operations", { backoff = { base = 0.01, throttling_base = 0.01 } })
+  local accounts = {}
+  for account, err in c:list_accounts() do
+    if not account then return say { err = tostring(err) } end
+    accounts[#accounts + 1] = account.id
+  end
+  local number, nerr = c:get_phone_number(os.getenv("WHATSAPP_PHONE_NUMBER_ID"))
+  if not number then return say { err = tostring(nerr) } end
+  local id, serr = c:send_image("+14255550123", { s3 = { bucket_name = "my-bucket", key = "a.png" } },
+    { upload = true })
+  if not id then return say { err = tostring(serr) } end
+  local media_id, uerr = c:upload_media { s3 = { bucket_name = "my-bucket", key = "b.png" } }
+  if not media_id then return say { err = tostring(uerr) } end
+  local deleted, derr = c:delete_media(media_id)
+  if not deleted then return say { err = tostring(derr) } end
+  -- an endpoint named localhost (connected to as 127.0.0.1) keeps its pool too
+  local named = client("operations-localhost",
+    { endpoint = os.getenv("AWS_ENDPOINT_URL_SOCIALMESSAGING"):gsub("127%.0%.0%.1", "localhost") })
+  local again, aerr = named:get_phone_number(os.getenv("WHATSAPP_PHONE_NUMBER_ID"))
+  if not again then return say { err = tostring(aerr) } end
+  say { accounts = accounts, number = number.displayPhoneNumber, message_id = id, deleted = deleted,
+    transport = c.transport, requests = c:stats().requests, by_name = again.phoneNumberId }
+end
+
 function _M.result()
   ngx.say(ngx.shared.results:get(ngx.var.arg_key) or "")
 end

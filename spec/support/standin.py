@@ -203,11 +203,13 @@ def java_regex(pattern):
 
 
 class Member:
-    """One input member.  kind: 'string' or 'blob' (base64 in JSON); location: 'body' or
-    'querystring' (query name = `query_name` or the member name)."""
+    """One input member.  kind: 'string', 'blob' (base64 in JSON), 'boolean', 'integer',
+    'map' (string to string) or 'structure' (with `members`); location: 'body' or
+    'querystring' (query name = `query_name` or the member name).  A sensitive member (or one
+    inside a sensitive structure) is never quoted in error messages."""
 
     def __init__(self, name, kind, required=False, min=None, max=None, pattern=None,
-                 sensitive=False, location="body", query_name=None):
+                 sensitive=False, location="body", query_name=None, members=None):
         self.name = name
         self.kind = kind
         self.required = required
@@ -218,6 +220,7 @@ class Member:
         self.sensitive = sensitive
         self.location = location
         self.query_name = query_name or name
+        self.members = members or []
 
 
 class Operation:
@@ -234,12 +237,12 @@ def _java_len(s):
     return len(s.encode("utf-16-le", "surrogatepass")) // 2
 
 
-def _describe_value(member, value):
-    if member.sensitive or member.kind == "blob":
-        return "Value at '%s'" % member.name
+def _describe_value(member, value, path, sensitive):
+    if sensitive or member.sensitive or member.kind == "blob":
+        return "Value at '%s'" % path
     if value is None:
-        return "Value null at '%s'" % member.name
-    return "Value '%s' at '%s'" % (value, member.name)
+        return "Value null at '%s'" % path
+    return "Value '%s' at '%s'" % (value, path)
 
 
 def _json_type(v):
@@ -252,6 +255,84 @@ def _json_type(v):
     if isinstance(v, list):
         return "array"
     return type(v).__name__
+
+
+_JSON_KIND = {"string": str, "blob": str, "map": dict, "structure": dict}
+_JSON_NAME = {"string": "string", "blob": "string", "map": "object", "structure": "object",
+              "boolean": "boolean", "integer": "number"}
+
+
+def _check_member(m, raw, path, errors, sensitive=False, from_query=False):
+    """The checked value of one present member (blobs decoded to bytes, query integers parsed);
+    constraint violations go to `errors`.  Raises SerializationException for wrong JSON types."""
+    sensitive = sensitive or m.sensitive
+    if from_query and m.kind == "integer":
+        if not re.fullmatch(r"-?[0-9]+", raw):
+            raise ApiError("SerializationException",
+                           "Could not parse '%s' as an integer for '%s'" % (raw, path))
+        raw = int(raw)
+    wrong = False
+    if m.kind == "boolean":
+        wrong = not isinstance(raw, bool)
+    elif m.kind == "integer":
+        wrong = isinstance(raw, bool) or not isinstance(raw, int)
+    else:
+        wrong = not isinstance(raw, _JSON_KIND[m.kind])
+    if wrong:
+        raise ApiError("SerializationException", "Expected a JSON %s for '%s' but found a JSON %s"
+                       % (_JSON_NAME[m.kind], path, _json_type(raw)))
+    if m.kind == "boolean":
+        return raw
+    if m.kind == "integer":
+        if m.min is not None and raw < m.min:
+            errors.append("%s failed to satisfy constraint: Member must have value greater than or "
+                          "equal to %d" % (_describe_value(m, raw, path, sensitive), m.min))
+        if m.max is not None and raw > m.max:
+            errors.append("%s failed to satisfy constraint: Member must have value less than or "
+                          "equal to %d" % (_describe_value(m, raw, path, sensitive), m.max))
+        return raw
+    if m.kind == "map":
+        for k, v in raw.items():
+            if not isinstance(v, str):
+                raise ApiError("SerializationException",
+                               "Expected a JSON string for '%s.%s' but found a JSON %s"
+                               % (path, k, _json_type(v)))
+        return dict(raw)
+    if m.kind == "structure":
+        out = {}
+        for sub in m.members:  # unknown members are ignored, as smithy servers do
+            sub_path = path + "." + sub.name
+            v = raw.get(sub.name)
+            if v is None:
+                if sub.required:
+                    errors.append("Value null at '%s' failed to satisfy constraint: "
+                                  "Member must not be null" % sub_path)
+                continue
+            out[sub.name] = _check_member(sub, v, sub_path, errors, sensitive)
+        return out
+    fail = []
+    if m.kind == "blob":
+        try:
+            value = base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError):
+            errors.append("%s failed to satisfy constraint: Member must be valid "
+                          "base64-encoded data (standard alphabet, padded)"
+                          % _describe_value(m, raw, path, sensitive))
+            return None
+        length = len(value)
+    else:
+        value = raw
+        length = _java_len(raw)
+    if m.min is not None and length < m.min:
+        fail.append("Member must have length greater than or equal to %d" % m.min)
+    if m.max is not None and length > m.max:
+        fail.append("Member must have length less than or equal to %d" % m.max)
+    if m.regex is not None and not m.regex.fullmatch(raw):
+        fail.append("Member must satisfy regular expression pattern: %s" % m.pattern)
+    for f in fail:
+        errors.append("%s failed to satisfy constraint: %s"
+                      % (_describe_value(m, raw, path, sensitive), f))
+    return value
 
 
 def validate_input(op, body_obj, query):
@@ -270,32 +351,9 @@ def validate_input(op, body_obj, query):
                 errors.append("Value null at '%s' failed to satisfy constraint: "
                               "Member must not be null" % m.name)
             continue
-        if not isinstance(raw, str):
-            raise ApiError("SerializationException",
-                           "Expected a JSON string for '%s' but found a JSON %s"
-                           % (m.name, _json_type(raw)))
-        fail = []
-        if m.kind == "blob":
-            try:
-                value = base64.b64decode(raw, validate=True)
-            except (binascii.Error, ValueError):
-                errors.append("%s failed to satisfy constraint: Member must be valid "
-                              "base64-encoded data (standard alphabet, padded)"
-                              % _describe_value(m, raw))
-                continue
-            length = len(value)
-        else:
-            value = raw
-            length = _java_len(raw)
-        if m.min is not None and length < m.min:
-            fail.append("Member must have length greater than or equal to %d" % m.min)
-        if m.max is not None and length > m.max:
-            fail.append("Member must have length less than or equal to %d" % m.max)
-        if m.regex is not None and not m.regex.fullmatch(raw):
-            fail.append("Member must satisfy regular expression pattern: %s" % m.pattern)
-        for f in fail:
-            errors.append("%s failed to satisfy constraint: %s" % (_describe_value(m, raw), f))
-        values[m.name] = value
+        value = _check_member(m, raw, m.name, errors, from_query=m.location == "querystring")
+        if value is not None:
+            values[m.name] = value
     if errors:
         n = len(errors)
         raise ApiError("ValidationException", "%d validation error%s detected: %s"
@@ -346,6 +404,183 @@ def send_whatsapp_message(ctx, values):
     return {"messageId": message_id}, record
 
 
+# -- media (PostWhatsAppMessageMedia, GetWhatsAppMessageMedia, DeleteWhatsAppMessageMedia)
+# Uploaded media live in the records (so /_standin/reset forgets them): an upload record holds
+# the mediaId, a delete record removes it.
+
+_MIME_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp",
+               "mp4": "video/mp4", "3gp": "video/3gpp", "ogg": "audio/ogg", "mp3": "audio/mpeg",
+               "aac": "audio/aac", "amr": "audio/amr", "pdf": "application/pdf",
+               "txt": "text/plain"}
+
+
+def _mime_type(name):
+    ext = name.rsplit("/", 1)[-1].rsplit(".", 1)
+    return _MIME_TYPES.get(ext[1].lower(), "application/octet-stream") if len(ext) == 2 \
+        else "application/octet-stream"
+
+
+def _one_of(values, a, b):
+    """The one of members a and b that is given (InvalidParametersException unless exactly one)."""
+    given = [n for n in (a, b) if n in values]
+    if len(given) != 1:
+        raise ApiError("InvalidParametersException",
+                       "Exactly one of %s and %s must be given (got %s)"
+                       % (a, b, " and ".join(given) if given else "neither"))
+    return given[0]
+
+
+def _find_media(media_id, phone):
+    """The upload record of a media id still there for this origination phone number."""
+    found = None
+    for rec in STATE.snapshot_messages():
+        if rec.get("mediaId") != media_id:
+            continue
+        if rec["operation"] == "PostWhatsAppMessageMedia":
+            found = rec
+        elif rec["operation"] == "DeleteWhatsAppMessageMedia":
+            found = None
+    if found is None or found["originationPhoneNumberId"] != phone:
+        raise ApiError("ResourceNotFoundException",
+                       "Media %s was not found for origination phone number %s" % (media_id, phone))
+    return found
+
+
+def post_whatsapp_message_media(ctx, values):
+    source = _one_of(values, "sourceS3File", "sourceS3PresignedUrl")
+    src = values[source]
+    name = src["key"] if source == "sourceS3File" else src["url"].split("?", 1)[0]
+    media_id = str(uuid.uuid4().int % 10 ** 16).rjust(16, "1")  # digits, like Meta's media ids
+    record = {
+        "mediaId": media_id,
+        "originationPhoneNumberId": values["originationPhoneNumberId"],
+        "source": {source: src},
+        "mimeType": _mime_type(name),
+        "fileSize": 1000 + len(name),
+    }
+    return {"mediaId": media_id}, record
+
+
+def get_whatsapp_message_media(ctx, values):
+    media = _find_media(values["mediaId"], values["originationPhoneNumberId"])
+    record = {"mediaId": values["mediaId"], "originationPhoneNumberId": values["originationPhoneNumberId"],
+              "metadataOnly": values.get("metadataOnly", False)}
+    if not values.get("metadataOnly"):
+        dest = _one_of(values, "destinationS3File", "destinationS3PresignedUrl")
+        record["destination"] = {dest: values[dest]}
+    return {"mimeType": media["mimeType"], "fileSize": media["fileSize"]}, record
+
+
+def delete_whatsapp_message_media(ctx, values):
+    _find_media(values["mediaId"], values["originationPhoneNumberId"])
+    record = {"mediaId": values["mediaId"], "originationPhoneNumberId": values["originationPhoneNumberId"],
+              "query": ctx.path.partition("?")[2]}
+    return {"success": True}, record
+
+
+# -- linked WhatsApp Business Accounts: a fixed set of five, listed two per page by default
+# (three pages), with six phone numbers; the first is the suite's usual origination number.
+
+_ARN = "arn:aws:social-messaging:us-east-1:123456789012:"
+
+
+def _phone(pid, number, name, quality="GREEN", region=None):
+    p = {"arn": _ARN + "phone-number-id/" + pid, "phoneNumber": number,
+         "phoneNumberId": "phone-number-id-" + pid, "metaPhoneNumberId": "1" + pid[:14].translate(
+             str.maketrans("abcdef", "234567")),
+         "displayPhoneNumberName": name, "displayPhoneNumber": number, "qualityRating": quality}
+    if region:
+        p["dataLocalizationRegion"] = region
+    return p
+
+
+def _account(n, name, status, phones, events=()):
+    hexid = ("%x" % n) * 32
+    return {"arn": _ARN + "waba/" + hexid, "id": "waba-" + hexid, "wabaId": "10000000000000%d" % n,
+            "registrationStatus": status, "linkDate": 1727740800 + n * 86400, "wabaName": name,
+            "eventDestinations": [{"eventDestinationArn": a} for a in events],
+            "phoneNumbers": phones}
+
+
+ACCOUNTS = [
+    _account(1, "Lucky Shrub", "COMPLETE",
+             [_phone("0123456789abcdef0123456789abcdef", "+14255550123", "Lucky Shrub"),
+              _phone("11111111111111111111111111111111", "+14255550124", "Lucky Shrub Support",
+                     "YELLOW")],
+             events=["arn:aws:sns:us-east-1:123456789012:whatsapp-events"]),
+    _account(2, "Philz Coffee", "COMPLETE",
+             [_phone("22222222222222222222222222222222", "+16505550100", "Philz Coffee")]),
+    _account(3, "Tour Dates", "INCOMPLETE", []),
+    _account(4, "Order Updates", "COMPLETE",
+             [_phone("44444444444444444444444444444444", "+442071838750", "Order Updates",
+                     region="GB"),
+              _phone("55555555555555555555555555555555", "+442071838751", "Order Updates 2")]),
+    _account(5, "Coupons", "COMPLETE",
+             [_phone("66666666666666666666666666666666", "+5511955550100", "Coupons", "RED")]),
+]
+DEFAULT_PAGE_SIZE = 2
+
+
+def _account_by_id(ident):
+    for a in ACCOUNTS:
+        if ident in (a["id"], a["arn"]):
+            return a
+    raise ApiError("ResourceNotFoundException",
+                   "Linked WhatsApp Business Account %s was not found" % ident)
+
+
+def list_linked_whatsapp_business_accounts(ctx, values):
+    token = values.get("nextToken")
+    start = 0
+    if token is not None:
+        m = re.fullmatch(r"standin-page-([0-9]+)", token)
+        if m is None or not 0 < int(m.group(1)) < len(ACCOUNTS):
+            raise ApiError("InvalidParametersException", "The nextToken is not valid")
+        start = int(m.group(1))
+    end = start + values.get("maxResults", DEFAULT_PAGE_SIZE)
+    summaries = [{k: v for k, v in a.items() if k != "phoneNumbers"} for a in ACCOUNTS[start:end]]
+    out = {"linkedAccounts": summaries}
+    if end < len(ACCOUNTS):
+        out["nextToken"] = "standin-page-%d" % end
+    return out, {"query": ctx.path.partition("?")[2], "input": values}
+
+
+def get_linked_whatsapp_business_account(ctx, values):
+    account = _account_by_id(values["id"])
+    return {"account": account}, {"query": ctx.path.partition("?")[2], "input": values}
+
+
+def get_linked_whatsapp_business_account_phone_number(ctx, values):
+    for a in ACCOUNTS:
+        for p in a["phoneNumbers"]:
+            if values["id"] in (p["phoneNumberId"], p["arn"]):
+                return ({"phoneNumber": p, "linkedWhatsAppBusinessAccountId": a["id"]},
+                        {"query": ctx.path.partition("?")[2], "input": values})
+    raise ApiError("ResourceNotFoundException", "Phone number %s was not found" % values["id"])
+
+
+# shapes of the model (service-2.json) used by more than one operation
+_PHONE_NUMBER_ID = dict(min=1, max=115,
+                        pattern=r".*(^phone-number-id-.*$)|(^arn:.*:phone-number-id/[0-9a-zA-Z]+$).*")
+_MEDIA_ID = dict(min=1, max=100, pattern=r"[A-Za-z0-9]+")
+
+
+def _s3_file(name):
+    return Member(name, "structure", sensitive=True, members=[
+        Member("bucketName", "string", required=True, min=3, max=63,
+               pattern=r"[a-z0-9][a-z0-9.-]*[a-z0-9]"),
+        Member("key", "string", required=True, min=0, max=1024),
+    ])
+
+
+def _s3_presigned_url(name):
+    return Member(name, "structure", sensitive=True, members=[
+        Member("url", "string", required=True, min=1, max=2000,
+               pattern=r"https://(.*)s3(.*).amazonaws.com/(.*)"),
+        Member("headers", "map", required=True),
+    ])
+
+
 OPERATIONS = [
     Operation(
         "SendWhatsAppMessage", "POST", "/v1/whatsapp/send",
@@ -357,6 +592,58 @@ OPERATIONS = [
             Member("metaApiVersion", "string", required=True, pattern=r"v[0-9]+(\.[0-9]+)?"),
         ],
         send_whatsapp_message,
+    ),
+    Operation(
+        "PostWhatsAppMessageMedia", "POST", "/v1/whatsapp/media",
+        [
+            Member("originationPhoneNumberId", "string", required=True, **_PHONE_NUMBER_ID),
+            _s3_presigned_url("sourceS3PresignedUrl"),
+            _s3_file("sourceS3File"),
+        ],
+        post_whatsapp_message_media,
+    ),
+    Operation(
+        "GetWhatsAppMessageMedia", "POST", "/v1/whatsapp/media/get",
+        [
+            Member("mediaId", "string", required=True, **_MEDIA_ID),
+            Member("originationPhoneNumberId", "string", required=True, **_PHONE_NUMBER_ID),
+            Member("metadataOnly", "boolean"),
+            _s3_presigned_url("destinationS3PresignedUrl"),
+            _s3_file("destinationS3File"),
+        ],
+        get_whatsapp_message_media,
+    ),
+    Operation(
+        "DeleteWhatsAppMessageMedia", "DELETE", "/v1/whatsapp/media",
+        [
+            Member("mediaId", "string", required=True, location="querystring", **_MEDIA_ID),
+            Member("originationPhoneNumberId", "string", required=True, location="querystring",
+                   **_PHONE_NUMBER_ID),
+        ],
+        delete_whatsapp_message_media,
+    ),
+    Operation(
+        "ListLinkedWhatsAppBusinessAccounts", "GET", "/v1/whatsapp/waba/list",
+        [
+            Member("nextToken", "string", min=1, max=600, location="querystring"),
+            Member("maxResults", "integer", min=1, max=100, location="querystring"),
+        ],
+        list_linked_whatsapp_business_accounts,
+    ),
+    Operation(
+        "GetLinkedWhatsAppBusinessAccount", "GET", "/v1/whatsapp/waba/details",
+        [
+            Member("id", "string", required=True, min=1, max=115, location="querystring",
+                   pattern=r".*(^waba-.*$)|(^arn:.*:waba/[0-9a-zA-Z]+$).*"),
+        ],
+        get_linked_whatsapp_business_account,
+    ),
+    Operation(
+        "GetLinkedWhatsAppBusinessAccountPhoneNumber", "GET", "/v1/whatsapp/waba/phone/details",
+        [
+            Member("id", "string", required=True, location="querystring", **_PHONE_NUMBER_ID),
+        ],
+        get_linked_whatsapp_business_account_phone_number,
     ),
     # More operations: add Operation(...) entries here (uri is constant for every operation of
     # this service) plus a handler returning (output dict, record dict or None).

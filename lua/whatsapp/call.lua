@@ -1,0 +1,99 @@
+--- Calls one operation of whatsapp.operations on a client: the input checked
+-- and serialized by whatsapp.model, signed by the C signer (core.sign),
+-- sent over the client's transport (libcurl, or cosockets inside nginx: both
+-- have request()), inside the client's retry loop (retries, quota, clock
+-- skew, deadline), and the answer parsed as restJson1 (errors by
+-- errors.from_response). SendWhatsAppMessage keeps its own path in the core.
+local config = require "whatsapp.config"
+local core = require "whatsapp.core"
+local errors = require "whatsapp.errors"
+local model = require "whatsapp.model"
+local operations = require "whatsapp.operations"
+local time = require "whatsapp.time"
+
+local M = {}
+
+local EFFECT = { name = "call", sent = "the request may have been carried out", unsent = "nothing was sent" }
+
+-- The signed request's headers: for the wire {name = value}, and the list
+-- the signer takes. A body is JSON; without one there is no Content-Type.
+local function signed_headers(client, op, req, creds, offset)
+  local amz_date = time.amz_date(time.now() + offset)
+  local wire = { Host = client._host, ["X-Amz-Date"] = amz_date }
+  local list = { { "host", client._host }, { "x-amz-date", amz_date } }
+  if req.body then
+    wire["Content-Type"] = "application/json"
+    list[#list + 1] = { "content-type", "application/json" }
+  end
+  if creds.session_token then
+    wire["X-Amz-Security-Token"] = creds.session_token
+    list[#list + 1] = { "x-amz-security-token", creds.session_token }
+  end
+  local signed, _, why = core.sign {
+    method = op.method, path = client._base_path .. op.uri, query = req.query, headers = list,
+    body = req.body or "", region = client.region, service = config.SERVICE,
+    access_key_id = creds.access_key_id, secret_access_key = creds.secret_access_key, amz_date = amz_date,
+  }
+  if not signed then return nil, why end
+  wire.Authorization = signed.authorization
+  return wire
+end
+
+-- One attempt: the decoded answer, or nil, err; then the answer's Date and
+-- x-amz-retry-after headers (nil when there was no answer).
+local function attempt(client, op, req, url, creds, offset, limit_ms, dl)
+  local headers, why = signed_headers(client, op, req, creds, offset)
+  if not headers then return nil, errors.validation("credentials", "cannot sign: " .. tostring(why)) end
+  local status, body, answer = client._transport:request(op.method, url, headers, req.body, limit_ms)
+  if not status then
+    local kind, text = body, answer
+    if kind == "invalid" then return nil, errors.validation("request", text) end
+    if kind == "unavailable" then
+      return nil, errors.new { code = "TransportUnavailable", message = text, attempts = 0 }
+    end
+    return nil, client:_transport_error(kind, text, dl, EFFECT)
+  end
+  local request_id, date = answer["x-amzn-requestid"], answer["date"]
+  local value = body ~= "" and core.decode(body) or nil
+  if status >= 200 and status < 300 then
+    if type(value) == "table" then return value, nil, date end
+    return nil, errors.new {
+      code = "ResponseError", status = status, request_id = request_id, retryable = false,
+      message = "the answer is not a JSON object",
+    }, date
+  end
+  local secrets = { creds.secret_access_key, creds.session_token }
+  for _, s in ipairs(req.secrets) do secrets[#secrets + 1] = s end
+  return nil, errors.from_response(status, value or body, request_id, answer["x-amzn-errortype"], secrets),
+    date, answer["x-amz-retry-after"]
+end
+
+--- Calls operation `name` with input (a table keyed by the model's member
+-- names). opts: deadline (seconds for the call, retries included; else the
+-- client's). Returns the answer as a table keyed by the model's output
+-- member names, or nil and an error object.
+function M.invoke(client, name, input, opts)
+  if opts ~= nil then
+    if type(opts) ~= "table" then error(name .. ": opts must be a table (got " .. type(opts) .. ")", 3) end
+    for k, v in pairs(opts) do
+      if k ~= "deadline" then error(name .. ": unknown option '" .. tostring(k) .. "'", 3) end
+      if type(v) ~= "number" then error(name .. ": option 'deadline' must be a number (got " .. type(v) .. ")", 3) end
+    end
+  end
+  local req, err = model.request(name, input)
+  if not req then return nil, err end
+  local deadline = client.deadline
+  if opts and opts.deadline ~= nil then
+    if not (opts.deadline > 0 and opts.deadline <= 86400) then
+      return nil, errors.validation("deadline", "must be a number of seconds in (0, 86400]")
+    end
+    deadline = opts.deadline
+  end
+  local op = operations.operations[name]
+  local url = client._base_url .. op.uri .. (req.query ~= "" and "?" .. req.query or "")
+  return client:_with_retries(deadline, function(creds, offset, limit_ms, dl)
+    return attempt(client, op, req, url, creds, offset, limit_ms, dl)
+  end)
+end
+
+return M
