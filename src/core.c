@@ -288,7 +288,9 @@ typedef struct {
 } client;
 
 static void client_release(client *c) {
-  if (c->open) wa_http_close(&c->http);
+  /* not "if (c->open)": a close() during a call clears open before the
+   * release that done() makes; wa_http_close is idempotent */
+  wa_http_close(&c->http);
   c->open = 0;
   free(c->url);
   free(c->path);
