@@ -22,7 +22,10 @@ LUAJIT_INC := /usr/include/luajit-2.1
 DEB_PACKAGES := gcc make pkg-config lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev lua-busted \
 	lua-check luarocks libcurl4-openssl-dev libssl-dev libcjson-dev python3-botocore openssl nginx
 
-.PHONY: all deps test check demo lint bench-standin clean
+# what make valgrind, fuzz and check need on top (make test does not install them)
+CHECK_PACKAGES := valgrind clang libclang-rt-dev
+
+.PHONY: all deps deps-check test check valgrind demo lint bench-standin clean
 
 all: build/lua5.4/whatsapp/core.so build/luajit/whatsapp/core.so
 
@@ -35,8 +38,8 @@ build/luajit/whatsapp/core.so: $(SRC) $(HDR) Makefile
 	$(CC) $(ALL_CFLAGS) -I$(LUAJIT_INC) -shared -o $@ $(SRC) $(LDFLAGS) $(LIBS)
 
 # Installs only what is missing, so it is quick and quiet on a ready machine.
-deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
+define install_missing
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -44,6 +47,13 @@ deps:
 	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
+endef
+
+deps:
+	$(call install_missing,$(DEB_PACKAGES))
+
+deps-check: deps
+	$(call install_missing,$(CHECK_PACKAGES))
 
 test: deps all
 	@bash spec/run.sh
@@ -64,6 +74,12 @@ check: deps
 	@WA_BUILD=build/asan ASAN_OPTIONS=detect_leaks=0 \
 	  WA_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
 	  bash spec/run.sh
+
+# The whole suite with each runtime (and the finalizer hammer) under valgrind
+# memcheck: fails on an invalid access or a definite leak. No suppressions;
+# spec/support/valgrind.sh says why none is needed and what runs under it.
+valgrind: deps-check all
+	@bash spec/support/valgrind.sh
 
 lint:
 	luacheck -q lua spec examples
