@@ -25,7 +25,7 @@ DEB_PACKAGES := gcc make pkg-config lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-
 # what make valgrind, fuzz and check need on top (make test does not install them)
 CHECK_PACKAGES := valgrind clang libclang-rt-dev
 
-.PHONY: all deps deps-check test check valgrind demo lint bench-standin clean
+.PHONY: all deps deps-check test check valgrind fuzz demo lint bench-standin clean
 
 all: build/lua5.4/whatsapp/core.so build/luajit/whatsapp/core.so
 
@@ -80,6 +80,23 @@ check: deps
 # spec/support/valgrind.sh says why none is needed and what runs under it.
 valgrind: deps-check all
 	@bash spec/support/valgrind.sh
+
+# libFuzzer targets (fuzz/*.c): the response parser, the table->JSON encoder,
+# the strict JSON text checker and the SigV4 canonicaliser, each linked with
+# the core's C files and Lua 5.4 and run for FUZZ_SECONDS (fuzz/run.sh).
+FUZZ_TARGETS := response encode json_text sigv4
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_FLAGS := -std=c99 -D_POSIX_C_SOURCE=200809L -DOPENSSL_API_COMPAT=0x30000000L -DOPENSSL_NO_DEPRECATED \
+	-fvisibility=hidden $(WARN) -g -O1 -fno-omit-frame-pointer \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+build/fuzz/%: fuzz/%.c fuzz/fuzz.h $(SRC) $(HDR) Makefile
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -I$(LUA54_INC) -o $@ $< $(SRC) -llua5.4 $(LIBS) -lm
+
+fuzz: deps-check $(addprefix build/fuzz/,$(FUZZ_TARGETS))
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" bash fuzz/run.sh
 
 lint:
 	luacheck -q lua spec examples
