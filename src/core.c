@@ -511,8 +511,14 @@ static int l_client_send(lua_State *L) {
     wa_json_box_clear(&c->json.box);
     return done(c, push_failure(L, "invalid", why, "message"));
   }
-  /* Lua checks credentials first; this guards the header lines of any caller
-   * of the C API, since a CR or LF there would inject a header. */
+  /* Lua checks these first; the C API guards any other caller. They go into
+   * the JSON body, which must be UTF-8 or the service refuses it whole. */
+  if (!wa_utf8_valid(id, id_len) || !wa_utf8_valid(ver, ver_len)) {
+    wa_json_box_clear(&c->json.box);
+    return done(c, push_failure(L, "invalid", "must be valid UTF-8",
+                                wa_utf8_valid(id, id_len) ? "meta_api_version" : "phone_number_id"));
+  }
+  /* A CR or LF in a credential would inject a header line. */
   if (has_crlf(akid, akid_len) || has_crlf(secret, secret_len) || (token && has_crlf(token, token_len))) {
     wa_json_box_clear(&c->json.box);
     return done(c, push_failure(L, "invalid", "must not contain CR or LF", "credentials"));
