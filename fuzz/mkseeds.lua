@@ -1,3 +1,4 @@
+-- luacheck: std lua54
 -- Writes the seed corpora in fuzz/corpus/<target>/ (committed; rerun after
 -- changing an input format):
 --   lua5.4 -e 'package.cpath="build/lua5.4/?.so"' fuzz/mkseeds.lua [path/to/shared]
