@@ -25,7 +25,7 @@ DEB_PACKAGES := gcc make pkg-config lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-
 # what make valgrind, fuzz and check need on top (make test does not install them)
 CHECK_PACKAGES := valgrind clang libclang-rt-dev
 
-.PHONY: all deps deps-check test check valgrind fuzz demo lint bench-standin clean
+.PHONY: all deps deps-check test check valgrind fuzz soak demo lint bench-standin clean
 
 all: build/lua5.4/whatsapp/core.so build/luajit/whatsapp/core.so
 
@@ -106,6 +106,11 @@ demo: deps all
 
 clean:
 	rm -rf build
+
+# 100,000 sends through one client per runtime: fails when RSS grows by more
+# than 1 MiB after the warm-up (bench/soak.lua). Takes about a minute per runtime.
+soak: deps all
+	@bash bench/soak.sh 100000
 
 # sends/s of a 10,000-message loop against the stand-in, next to a botocore peer
 bench-standin: deps all
