@@ -25,7 +25,7 @@ DEB_PACKAGES := gcc make pkg-config lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-
 # what make valgrind, fuzz and check need on top (make test does not install them)
 CHECK_PACKAGES := valgrind clang libclang-rt-dev
 
-.PHONY: all deps deps-check test check valgrind fuzz soak demo lint bench-standin clean
+.PHONY: all deps deps-check test check asan valgrind fuzz soak demo lint bench-standin clean
 
 all: build/lua5.4/whatsapp/core.so build/luajit/whatsapp/core.so
 
@@ -58,13 +58,24 @@ deps-check: deps
 test: deps all
 	@bash spec/run.sh
 
+# Everything that hunts memory and undefined-behaviour bugs, one after the
+# other, failing on the first finding: the suite under ASan+UBSan, the suite
+# under valgrind, and each fuzz target for CHECK_FUZZ_SECONDS. Not run by CI
+# (make test); takes a few minutes.
+CHECK_FUZZ_SECONDS ?= 15
+check: deps-check
+	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory valgrind
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
+
 # The whole suite against an ASan+UBSan build of the core. The sanitizer
 # runtimes are preloaded, so programs the specs spawn (the finalizer hammer,
-# luarocks builds) run under them too. Leak checking is valgrind's job: the
-# interpreters exit without freeing their states.
+# luarocks builds) run under them too. Leak checking is valgrind's job (make
+# valgrind): preloaded, LeakSanitizer would also judge every shell, luarocks
+# and gcc the specs start.
 SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined,float-cast-overflow \
 	-fno-sanitize-recover=all
-check: deps
+asan: deps
 	@for rt in lua5.4 luajit; do \
 	  inc=$(LUA54_INC); [ $$rt = luajit ] && inc=$(LUAJIT_INC); \
 	  mkdir -p build/asan/$$rt/whatsapp; \
