@@ -36,7 +36,11 @@ for log in "$logs"/vg.*.log; do
     sed 's/^==[0-9]*== //' "$log"
   fi
 done
-echo "valgrind: $runs runs under memcheck, $bad with errors (logs in $logs)"
 if [ "$runs" -lt 2 ]; then echo "valgrind: the runtimes did not run under memcheck"; bad=$((bad + 1)); fi
-[ "$bad" -eq 0 ] && [ "$rc" -eq 0 ] && rm -rf "$logs"
-[ "$bad" -eq 0 ] && [ "$rc" -eq 0 ]
+if [ "$bad" -eq 0 ] && [ "$rc" -eq 0 ]; then
+  echo "valgrind: $runs runs under memcheck, no error, no definite leak"
+  rm -rf "$logs"
+else
+  echo "valgrind: $runs runs under memcheck, $bad with errors; suite exit $rc (logs in $logs)"
+  exit 1
+fi
