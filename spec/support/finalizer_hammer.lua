@@ -60,9 +60,9 @@ else
 end
 -- Open sockets of this process (the shell's parent): a client that is not
 -- released keeps its connection, so a leaked handle shows up here. (Sockets
--- only: valgrind opens and closes files of its own in this process.)
+-- only, and quietly: valgrind opens and closes files of its own meanwhile.)
 local function open_fds()
-  local p = assert(io.popen("ls -l /proc/$PPID/fd | grep -c 'socket:'"))
+  local p = assert(io.popen("ls -l /proc/$PPID/fd 2>/dev/null | grep -c 'socket:'"))
   local n = tonumber(p:read("*a"))
   p:close()
   return n
