@@ -432,7 +432,6 @@ static size_t line_pointers(const wa_buf *b, const char **out, size_t max) {
 static const char *http_kind(wa_http_result r) {
   switch (r) {
     case WA_HTTP_ECONNECT: return "connect";
-    case WA_HTTP_EDROPPED: return "dropped";
     case WA_HTTP_ETIMEOUT_CONNECT: return "connect_timeout";
     case WA_HTTP_ETIMEOUT: return "timeout";
     case WA_HTTP_ETLS: return "tls";

@@ -74,13 +74,12 @@ static wa_http_result classify(wa_http *h, CURLcode rc) {
     case CURLE_COULDNT_RESOLVE_PROXY:
     case CURLE_COULDNT_CONNECT:
     case CURLE_SEND_ERROR:
-      return WA_HTTP_ECONNECT;
-    case CURLE_RECV_ERROR:   /* reset while waiting for the answer */
-    case CURLE_GOT_NOTHING:  /* closed without a byte of answer */
-    case CURLE_PARTIAL_FILE: /* closed before the body was whole */
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
-      return WA_HTTP_EDROPPED;
+      return WA_HTTP_ECONNECT;
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CERTPROBLEM:

@@ -26,8 +26,7 @@ typedef struct {
 
 typedef enum {
   WA_HTTP_OK = 0,       /* an answer arrived (any status) */
-  WA_HTTP_ECONNECT,     /* could not connect or send, DNS failed */
-  WA_HTTP_EDROPPED,     /* the connection broke after the request went out: no or a cut answer */
+  WA_HTTP_ECONNECT,     /* could not connect, connection dropped, DNS failed */
   WA_HTTP_ETIMEOUT_CONNECT, /* a time limit hit before the request went out */
   WA_HTTP_ETIMEOUT,     /* a time limit hit after the request went out */
   WA_HTTP_ETLS,         /* handshake or certificate verification failed */

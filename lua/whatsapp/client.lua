@@ -125,9 +125,6 @@ local function describe_failure(self, kind, text, deadline)
       .. "the message may have been delivered: %s", self.timeout, text)
   elseif kind == "connect" then
     return "cannot reach " .. self.endpoint .. ": " .. text
-  elseif kind == "dropped" then
-    return "the connection to " .. self.endpoint .. " broke after the request was sent, before a whole "
-      .. "answer came; the message may have been delivered: " .. text
   elseif kind == "tls" then
     return "TLS with " .. self.endpoint .. " failed: " .. text
   elseif kind == "response" then

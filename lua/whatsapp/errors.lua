@@ -125,7 +125,6 @@ end
 -- kind reported by the C core -> code, retryable
 local TRANSPORT = {
   connect = { "ConnectionError", true },
-  dropped = { "ConnectionError", true },      -- sent; the answer was cut short or never came
   connect_timeout = { "TimeoutError", true }, -- nothing was sent
   timeout = { "TimeoutError", true },         -- sent; the message may have been delivered
   tls = { "TLSError", false },
