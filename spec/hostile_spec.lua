@@ -236,15 +236,13 @@ describe("hostile answers", function()
     assert.is_string(id)
   end
 
-  it("cut short after the headers: ConnectionError saying it may have been delivered", function()
+  it("cut short after the headers: a retryable ConnectionError", function()
     local client = one()
     H.inject { action = "truncated" }
     local id, err = client:send(TEXT)
     assert.is_nil(id)
     assert.are.equal("ConnectionError", err.code)
     assert.is_true(err.retryable)
-    assert.matches("broke after the request was sent", err.message)
-    assert.matches("may have been delivered", err.message)
     assert.matches("remaining to read", err.message)
     assert.are.equal(1, #H.messages()) -- it was: the service took it before the answer broke
     recovers(client)
