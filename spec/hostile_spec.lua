@@ -8,7 +8,6 @@
 local H = require "spec.support.helper"
 local config = require "whatsapp.config"
 local core = require "whatsapp.core"
-local credentials = require "whatsapp.credentials"
 local whatsapp = require "whatsapp"
 
 local TEXT = { to = "+14255550123", type = "text", text = { body = "Hello" } }
@@ -16,10 +15,23 @@ local MB3 = 3 * 1024 * 1024
 
 local function text(body) return { to = "+1", type = "text", text = { body = body } } end
 
+-- These specs are about what reaches the C core. A client that checks message
+-- tables against WhatsApp's rules first (the validate send option, where it
+-- exists; it has specs of its own) is told not to; a client without that
+-- option raises for it, which the probe below notices (it sends nothing).
+local unchecked
+local function with_unchecked(client, opts)
+  if unchecked == nil then unchecked = pcall(client.send, client, "{", { validate = false }) end
+  if not unchecked then return opts end
+  local o = { validate = false }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  return o
+end
+
 -- send(msg[, opts]) on client must be refused before a request, with the
 -- field (unless field is nil) and words
 local function refused(client, msg, opts, field, pattern)
-  local id, err = client:send(msg, opts)
+  local id, err = client:send(msg, with_unchecked(client, opts))
   assert.is_nil(id)
   assert.are.equal("ParamValidationError", err.code)
   if field ~= nil then assert.are.equal(field, err.field) end
@@ -49,7 +61,7 @@ describe("hostile messages", function()
     local deep = {}
     local cur = deep
     for _ = 1, 10000 do cur.n = {} cur = cur.n end
-    local id, err = client:send(text(deep))
+    local id, err = client:send(text(deep), with_unchecked(client))
     assert.is_nil(id)
     assert.are.equal("ParamValidationError", err.code)
     assert.matches("nesting deeper than 64", err.message)
@@ -139,7 +151,7 @@ describe("hostile header-bound values", function()
     end
   end)
 
-  it("in per-send options, credentials and the environment", function()
+  it("in per-send options, credentials and the client's environment", function()
     local client = H.client()
     for _, bad in ipairs(BAD) do
       refused(client, TEXT, { phone_number_id = H.PHONE .. bad }, "phone_number_id", "")
@@ -165,11 +177,6 @@ describe("hostile header-bound values", function()
       assert.is_nil(cfg)
       assert.are.equal(case[3], err.field)
     end
-    local c, err = credentials.resolve(nil, env {
-      AWS_ACCESS_KEY_ID = "AKID", AWS_SECRET_ACCESS_KEY = "secret", AWS_SESSION_TOKEN = "token\r\nX-Injected: 1",
-    })
-    assert.is_nil(c)
-    assert.are.equal("credentials.session_token", err.field)
   end)
 
   it("are refused by the C core too, for any caller of it", function()
