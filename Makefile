@@ -23,7 +23,10 @@ DEB_PACKAGES := gcc make pkg-config lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-
 	lua-check luarocks libcurl4-openssl-dev libssl-dev libcjson-dev python3-botocore openssl nginx \
 	libnginx-mod-http-lua curl
 
-.PHONY: all deps test check demo lint bench-standin clean
+# what make valgrind, fuzz and check need on top (make test does not install them)
+CHECK_PACKAGES := valgrind clang libclang-rt-dev
+
+.PHONY: all deps deps-check test check asan valgrind fuzz soak demo lint bench-standin clean
 
 all: build/lua5.4/whatsapp/core.so build/luajit/whatsapp/core.so
 
@@ -36,8 +39,8 @@ build/luajit/whatsapp/core.so: $(SRC) $(HDR) Makefile
 	$(CC) $(ALL_CFLAGS) -I$(LUAJIT_INC) -shared -o $@ $(SRC) $(LDFLAGS) $(LIBS)
 
 # Installs only what is missing, so it is quick and quiet on a ready machine.
-deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
+define install_missing
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -45,17 +48,35 @@ deps:
 	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
+endef
+
+deps:
+	$(call install_missing,$(DEB_PACKAGES))
+
+deps-check: deps
+	$(call install_missing,$(CHECK_PACKAGES))
 
 test: deps all
 	@bash spec/run.sh
 
+# Everything that hunts memory and undefined-behaviour bugs, one after the
+# other, failing on the first finding: the suite under ASan+UBSan, the suite
+# under valgrind, and each fuzz target for CHECK_FUZZ_SECONDS. Not run by CI
+# (make test); takes a few minutes.
+CHECK_FUZZ_SECONDS ?= 15
+check: deps-check
+	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory valgrind
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
+
 # The whole suite against an ASan+UBSan build of the core. The sanitizer
 # runtimes are preloaded, so programs the specs spawn (the finalizer hammer,
-# luarocks builds) run under them too. Leak checking is valgrind's job: the
-# interpreters exit without freeing their states.
+# luarocks builds) run under them too. Leak checking is valgrind's job (make
+# valgrind): preloaded, LeakSanitizer would also judge every shell, luarocks
+# and gcc the specs start.
 SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined,float-cast-overflow \
 	-fno-sanitize-recover=all
-check: deps
+asan: deps
 	@for rt in lua5.4 luajit; do \
 	  inc=$(LUA54_INC); [ $$rt = luajit ] && inc=$(LUAJIT_INC); \
 	  mkdir -p build/asan/$$rt/whatsapp; \
@@ -66,6 +87,29 @@ check: deps
 	  WA_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
 	  bash spec/run.sh
 
+# The whole suite with each runtime (and the finalizer hammer) under valgrind
+# memcheck: fails on an invalid access or a definite leak. No suppressions;
+# spec/support/valgrind.sh says why none is needed and what runs under it.
+valgrind: deps-check all
+	@bash spec/support/valgrind.sh
+
+# libFuzzer targets (fuzz/*.c): the response parser, the table->JSON encoder,
+# the strict JSON text checker and the SigV4 canonicaliser, each linked with
+# the core's C files and Lua 5.4 and run for FUZZ_SECONDS (fuzz/run.sh).
+FUZZ_TARGETS := response encode json_text sigv4
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_FLAGS := -std=c99 -D_POSIX_C_SOURCE=200809L -DOPENSSL_API_COMPAT=0x30000000L -DOPENSSL_NO_DEPRECATED \
+	-fvisibility=hidden $(WARN) -g -O1 -fno-omit-frame-pointer \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+build/fuzz/%: fuzz/%.c fuzz/fuzz.h $(SRC) $(HDR) Makefile
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -I$(LUA54_INC) -o $@ $< $(SRC) -llua5.4 $(LIBS) -lm
+
+fuzz: deps-check $(addprefix build/fuzz/,$(FUZZ_TARGETS))
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" bash fuzz/run.sh
+
 lint:
 	luacheck -q lua spec examples bench bin
 
@@ -74,6 +118,11 @@ demo: deps all
 
 clean:
 	rm -rf build
+
+# 100,000 sends through one client per runtime: fails when RSS grows by more
+# than 1 MiB after the warm-up (bench/soak.lua). Takes about a minute per runtime.
+soak: deps all
+	@bash bench/soak.sh 100000
 
 # sends/s of a 10,000-message loop against the stand-in, next to a botocore peer
 bench-standin: deps all

@@ -1,14 +1,17 @@
 -- A finalizer may run during any allocation the C core makes, and may close
 -- the very client that is in the middle of a call. That must neither crash
--- nor free what the call still uses (proven under ASan by `make check`,
--- whose sanitizer runtime the child process inherits; here it must at least
--- survive and leave the client closed).
+-- nor free what the call still uses, nor leak what it no longer uses (proven
+-- under ASan by `make check`, whose sanitizer runtime the child process
+-- inherits, and under valgrind by `make valgrind`; here it must at least
+-- survive, leave the client closed and no connection open).
 local H = require "spec.support.helper"
 
 describe("a finalizer closing a client mid-call", function()
   local function hammer(mode)
     H.require_standin()
-    local out = H.run(string.format("%s -e %q spec/support/finalizer_hammer.lua %s", H.runtime,
+    -- WA_CHILD_WRAP: a command prefix for the child (`make valgrind` runs it under memcheck)
+    local runtime = (os.getenv("WA_CHILD_WRAP") or "") .. " " .. H.runtime
+    local out = H.run(string.format("%s -e %q spec/support/finalizer_hammer.lua %s", runtime,
       "package.path = 'lua/?.lua;lua/?/init.lua;' .. package.path; package.cpath = " ..
       string.format("%q", package.cpath), mode))
     assert.matches("exit=0\n$", out)
@@ -17,6 +20,9 @@ describe("a finalizer closing a client mid-call", function()
     for line in out:gmatch("[^\n]+") do
       if line ~= "exit=0" then assert.matches("^[%a_]+ %d+$", line) end
     end
+    -- a client closed mid-call is still released: its handle and connection
+    -- went (it used to keep both when the close came during the call)
+    assert.are.equal("0", out:match("leaked_fds (%-?%d+)"))
     local inside = tonumber(out:match("closed_inside (%d+)"))
     assert.is_true(inside and inside >= 10, "too few closes came mid-call: " .. tostring(inside))
   end

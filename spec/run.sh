@@ -31,9 +31,14 @@ passed=0 failed=0
 for runtime in lua5.4 luajit; do
   echo "== $runtime"
   out="$work/$runtime.tap"
-  # WA_BUILD (default build/) and WA_PRELOAD let `make check` run the sanitizer build
+  # WA_BUILD (default build/) and WA_PRELOAD let `make check` run the sanitizer build;
+  # WA_WRAP (a command prefix such as valgrind and its options) runs the runtime under
+  # it, and only the runtime: busted starts no other process of its own
+  launch=(busted --lua="$runtime")
+  # shellcheck disable=SC2206 # WA_WRAP is a command line, split on purpose
+  [ -n "${WA_WRAP:-}" ] && launch=($WA_WRAP "$runtime" "$(command -v busted)")
   WA_RUNTIME=$runtime LD_PRELOAD="${WA_PRELOAD:-}" \
-    busted --lua="$runtime" --cpath="${WA_BUILD:-build}/$runtime/?.so" -o TAP "$@" >"$out" 2>&1
+    "${launch[@]}" --cpath="${WA_BUILD:-build}/$runtime/?.so" -o TAP "$@" >"$out" 2>&1
   cat "$out"
   p=$(grep -c '^ok ' "$out")
   f=$(grep -c '^not ok ' "$out")

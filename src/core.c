@@ -288,7 +288,9 @@ typedef struct {
 } client;
 
 static void client_release(client *c) {
-  if (c->open) wa_http_close(&c->http);
+  /* not "if (c->open)": a close() during a call clears open before the
+   * release that done() makes; wa_http_close is idempotent */
+  wa_http_close(&c->http);
   c->open = 0;
   free(c->url);
   free(c->path);
@@ -350,6 +352,8 @@ static long config_long(lua_State *L, const char *name) {
 /* A malloc'd copy, owned by the client (freed by __gc whatever happens next). */
 static char *config_string(lua_State *L, const char *name, int required) {
   char *copy;
+  const char *s;
+  size_t len;
   lua_getfield(L, 1, name);
   if (lua_isnil(L, -1) && !required) {
     lua_pop(L, 1);
@@ -359,7 +363,13 @@ static char *config_string(lua_State *L, const char *name, int required) {
     luaL_error(L, "new_client: '%s' must be a string", name);
     return NULL;
   }
-  copy = dup_string(lua_tostring(L, -1));
+  s = lua_tolstring(L, -1, &len);
+  /* a C copy would end at the NUL: refuse rather than send a shorter value */
+  if (strlen(s) != len) {
+    luaL_error(L, "new_client: '%s' holds a NUL byte", name);
+    return NULL;
+  }
+  copy = dup_string(s);
   lua_pop(L, 1);
   if (copy == NULL) luaL_error(L, "not enough memory");
   return copy;
@@ -509,8 +519,14 @@ static int build_send(lua_State *L, client *c, const send_args *a) {
     wa_json_box_clear(&c->json.box);
     return push_failure(L, "invalid", why, "message");
   }
-  /* Lua checks credentials first; this guards the header lines of any caller
-   * of the C API, since a CR or LF there would inject a header. */
+  /* Lua checks these first; the C API guards any other caller. They go into
+   * the JSON body, which must be UTF-8 or the service refuses it whole. */
+  if (!wa_utf8_valid(a->id, a->id_len) || !wa_utf8_valid(a->ver, a->ver_len)) {
+    wa_json_box_clear(&c->json.box);
+    return push_failure(L, "invalid", "must be valid UTF-8",
+                        wa_utf8_valid(a->id, a->id_len) ? "meta_api_version" : "phone_number_id");
+  }
+  /* A CR or LF in a credential would inject a header line. */
   if (has_crlf(a->akid, a->akid_len) || has_crlf(a->secret, a->secret_len) ||
       (a->token && has_crlf(a->token, a->token_len))) {
     wa_json_box_clear(&c->json.box);
@@ -648,9 +664,9 @@ static int l_client_prepare(lua_State *L) {
  * the client's handle (credential endpoints, test control).
  * -> status, body, headers{lowercased name = value} | nil, kind, message */
 static int l_client_request(lua_State *L) {
-  const char *method = luaL_checkstring(L, 2);
-  const char *url = luaL_checkstring(L, 3);
-  size_t body_len = 0;
+  size_t method_len, url_len, body_len = 0;
+  const char *method = luaL_checklstring(L, 2, &method_len);
+  const char *url = luaL_checklstring(L, 3, &url_len);
   const char *body = luaL_optlstring(L, 5, NULL, &body_len);
   long limit_ms = lua_isnoneornil(L, 6) ? 0 : check_range(L, 6, 1, 2147483647.0, "time limit");
   client *c;
@@ -660,9 +676,10 @@ static int l_client_request(lua_State *L) {
   wa_http_result r;
 
   if (!lua_isnoneornil(L, 4)) luaL_checktype(L, 4, LUA_TTABLE);
-  if (!is_token(method)) return push_failure(L, "invalid", "method must be an HTTP token", "method");
-  if (has_crlf(url, strlen(url)) || strchr(url, ' '))
-    return push_failure(L, "invalid", "URL holds a space, CR or LF", "url");
+  if (!is_token(method) || strlen(method) != method_len)
+    return push_failure(L, "invalid", "method must be an HTTP token", "method");
+  if (has_crlf(url, url_len) || strchr(url, ' '))
+    return push_failure(L, "invalid", "URL holds a space, CR, LF or NUL", "url");
   c = enter_client(L);
   wa_buf_clear(&c->lines);
   if (!lua_isnoneornil(L, 4)) {

@@ -187,9 +187,11 @@ wa_http_result wa_http_perform(wa_http *h, const char *method, const char *url,
 
 int wa_http_next_header(const wa_http *h, size_t *pos, const char **name, size_t *name_len,
                         const char **value, size_t *value_len) {
-  const char *base = h->headers.data, *end = base + h->headers.len;
-  const char *p = base ? base + *pos : NULL;
-  while (p && p < end) {
+  const char *base = h->headers.data, *end, *p;
+  if (base == NULL || *pos >= h->headers.len) return 0; /* none yet: NULL + 0 is undefined */
+  end = base + h->headers.len;
+  p = base + *pos;
+  while (p < end) {
     const char *eol = memchr(p, '\n', (size_t)(end - p));
     const char *le = eol ? eol : end, *colon = memchr(p, ':', (size_t)(le - p));
     *pos = (size_t)((eol ? eol + 1 : end) - base);

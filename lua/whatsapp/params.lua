@@ -1,6 +1,8 @@
 --- SendWhatsAppMessage parameters, checked before anything leaves the machine
 -- with the constraints of the service model (shared/aws/socialmessaging-model).
 -- Each check returns nil when the value is fine, else the rule it breaks.
+local core = require "whatsapp.core"
+
 local M = {}
 
 M.MAX_MESSAGE_BYTES = 2048000 -- WhatsAppMessageBlob max, counted before base64
@@ -24,6 +26,8 @@ function M.phone_number_id(v)
   if type(v) ~= "string" then return "must be a string (got " .. type(v) .. ")" end
   if #v < 1 or #v > 115 then return "must be 1..115 characters (got " .. #v .. ")" end
   if has_ctl(v) then return "must not contain control characters (CR, LF, ...)" end
+  -- it goes into the JSON body, which must be UTF-8 (the service refuses it whole)
+  if not core.utf8_valid(v) then return "must be valid UTF-8" end
   if v:find("^phone%-number%-id%-") or v:find("^arn:.*:phone%-number%-id/%w+$") then
     return nil
   end

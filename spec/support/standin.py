@@ -853,8 +853,10 @@ def authenticate(method, raw_path, headers, body, scheme, region):
 # Injection rules and shared state
 
 _RULE_KEYS = {"status", "code", "message", "form", "count", "delay_ms", "action", "phase",
-              "headers", "every"}
-_ACTIONS = {"close", "reset", "garbage", "empty200"}
+              "headers", "every", "length", "size"}
+_ACTIONS = {"close", "reset", "garbage", "empty200", "truncated", "bad_length", "hang", "oversize"}
+_REPLY_ACTIONS = ("garbage", "empty200", "truncated", "bad_length", "oversize")  # phase "after"
+HANG_LIMIT = 120  # seconds a "hang" holds a connection at most
 _FORMS = {"header", "header-bare", "body-type", "body-code"}
 
 
@@ -908,7 +910,19 @@ def parse_rule(obj):
         rule.update(kind=action)
     else:
         rule.update(kind="delay")
-    default_phase = "after" if rule["kind"] in ("garbage", "empty200") else "before"
+    if "length" in obj:
+        length = obj["length"]
+        if action != "bad_length" or not isinstance(length, str) or any(c in length for c in "\r\n"):
+            raise ValueError("length is a Content-Length value (a string without CR or LF) "
+                             "for the bad_length action")
+        rule["length"] = length
+    if "size" in obj:
+        size = obj["size"]
+        if action != "oversize" or not isinstance(size, int) or isinstance(size, bool) \
+                or not 0 <= size <= 64 * 1024 * 1024:
+            raise ValueError("size is a body size in bytes (at most 64 MiB) for the oversize action")
+        rule["size"] = size
+    default_phase = "after" if rule["kind"] in _REPLY_ACTIONS else "before"
     phase = obj.get("phase", default_phase)
     if phase not in ("before", "after"):
         raise ValueError("phase must be 'before' or 'after'")
@@ -1066,6 +1080,15 @@ class Handler(BaseHTTPRequestHandler):
             lines.append("Connection: close\r\n")
         lines.append("\r\n")
         self.wfile.write("".join(lines).encode("latin-1") + body)
+
+    def _send_raw(self, status, body, headers, length):
+        """An answer whose Content-Length is the given text, whatever the body."""
+        lines = ["HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, "Status")),
+                 "Date: %s\r\n" % http_date(), "Content-Type: application/json\r\n"]
+        lines.extend("%s: %s\r\n" % (k, v) for k, v in headers)
+        lines.append("Content-Length: %s\r\n\r\n" % length)
+        self.wfile.write("".join(lines).encode("latin-1") + body)
+        self.wfile.flush()
 
     def _send_json(self, status, obj):
         self._send(status, json.dumps(obj).encode())
@@ -1241,6 +1264,33 @@ class Handler(BaseHTTPRequestHandler):
                        + extra)
         elif kind == "empty200":
             self._send(200, b"{}", [("x-amzn-RequestId", request_id)] + extra)
+        elif kind == "truncated":
+            # Content-Length promises the whole answer; half of it comes, then FIN
+            body = json.dumps({"messageId": str(uuid.uuid4())}).encode()
+            self._send_raw(200, body[:len(body) // 2], [("x-amzn-RequestId", request_id)] + extra,
+                           length=str(len(body)))
+            self.close_connection = True
+        elif kind == "bad_length":
+            # the whole answer, under the Content-Length the rule gives; the connection
+            # stays open, so a length past the body leaves the client waiting
+            body = json.dumps({"messageId": str(uuid.uuid4())}).encode()
+            self._send_raw(200, body, [("x-amzn-RequestId", request_id)] + extra,
+                           length=rule.get("length", "12abc"))
+        elif kind == "hang":
+            # never answers: reads until the client gives up and closes (or HANG_LIMIT)
+            self.close_connection = True
+            try:
+                self.request.settimeout(HANG_LIMIT)
+                while self.request.recv(65536):
+                    pass
+            except OSError:
+                pass
+        elif kind == "oversize":
+            # valid JSON with a messageId, padded to the rule's size (default 5 MiB)
+            size = rule.get("size", 5 * 1024 * 1024)
+            head = b'{"messageId":"' + str(uuid.uuid4()).encode() + b'","pad":"'
+            body = head + b"a" * max(0, size - len(head) - 2) + b'"}'
+            self._send(200, body, [("x-amzn-RequestId", request_id)] + extra)
 
     # -- control API
     def _control(self, path):
