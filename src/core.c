@@ -71,13 +71,6 @@ static wa_json_scratch *new_scratch(lua_State *L) {
   return s;
 }
 
-static int format_amz_date(long offset_seconds, char out[17]) {
-  time_t now = time(NULL) + (time_t)offset_seconds;
-  struct tm tm;
-  if (gmtime_r(&now, &tm) == NULL) return -1;
-  return strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm) == 16 ? 0 : -1;
-}
-
 /* ---- JSON and crypto functions --------------------------------------------- */
 
 /* core.encode(value[, default_product]) -> json | nil, "invalid", message, field */
@@ -87,10 +80,10 @@ static int l_encode(lua_State *L) {
   int rc;
   luaL_checkany(L, 1);
   s = new_scratch(L);
-  rc = wa_json_encode(L, 1, &s->box, product, &s->err);
+  rc = wa_json_encode(L, 1, &s->text, &s->keys, product, &s->err);
   if (rc == -2) return luaL_error(L, "not enough memory");
   if (rc != 0) return push_failure(L, "invalid", s->err.message, s->err.field.data ? s->err.field.data : "");
-  lua_pushstring(L, s->box.text);
+  lua_pushlstring(L, s->text.data, s->text.len);
   wa_json_scratch_free(s);
   return 1;
 }
@@ -268,7 +261,7 @@ static int l_sign(lua_State *L) {
 typedef struct {
   wa_http http;
   int open;
-  int busy;          /* inside send or request: see done() */
+  int busy;          /* inside a call that uses its buffers: see done() */
   int close_pending; /* close() was called while busy */
   char *url;     /* endpoint + /v1/whatsapp/send */
   char *path;    /* the path part of url, as signed */
@@ -277,15 +270,26 @@ typedef struct {
   char *service;
   char *ca_file;
   char *user_agent;
+  size_t host_len;
   size_t max_message_bytes;
   sigv4_key_cache keys;
   sigv4_out sig;
   wa_json_scratch json;
-  wa_buf text; /* a caller's JSON text with messaging_product spliced in */
-  wa_buf body;
-  wa_buf lines; /* request header lines, NUL-separated */
+  wa_buf text;    /* a caller's JSON text with messaging_product spliced in */
+  wa_request req; /* the request of send and prepare */
+  wa_buf nodes;   /* the header list of request() */
+  time_t date_at; /* the second amz_date was formatted for */
+  char amz_date[17];
   unsigned long requests;
 } client;
+
+/* Buffers past this size are given back after use: one 2 MB message does
+ * not keep 5 MB for the client's life. */
+#define KEEP_BYTES (256u * 1024)
+
+static void trim(wa_buf *b) {
+  if (b->cap > KEEP_BYTES) wa_buf_free(b);
+}
 
 static void client_release(client *c) {
   if (c->open) wa_http_close(&c->http);
@@ -302,18 +306,24 @@ static void client_release(client *c) {
   sigv4_out_free(&c->sig);
   wa_json_scratch_free(&c->json);
   wa_buf_free(&c->text);
-  wa_buf_free(&c->body);
-  wa_buf_free(&c->lines);
+  wa_request_free(&c->req);
+  wa_buf_free(&c->nodes);
 }
 
-/* Call after every argument is converted (a conversion may run the GC, and a
- * finalizer may close this client). Marks the client busy: until done(), a
- * close() only takes effect later, so the buffers being pushed to Lua (which
- * may run the GC again) stay alive. */
-static client *enter_client(lua_State *L) {
-  client *c = (client *)luaL_checkudata(L, 1, CLIENT_MT);
+/* The client at idx, ready for a call: open and not inside another call.
+ * Call after every argument is converted (a conversion may run the GC, and a
+ * finalizer may close this client), then mark it busy. */
+static client *check_client(lua_State *L, int idx) {
+  client *c = (client *)luaL_checkudata(L, idx, CLIENT_MT);
   if (!c->open) luaL_error(L, "whatsapp client is closed");
   if (c->busy) luaL_error(L, "whatsapp client is busy (used again from a finalizer?)");
+  return c;
+}
+
+/* Marks the client busy: until done(), a close() only takes effect later, so
+ * the buffers being pushed to Lua (which may run the GC again) stay alive. */
+static client *enter_client(lua_State *L) {
+  client *c = check_client(L, 1);
   c->busy = 1;
   return c;
 }
@@ -383,6 +393,7 @@ static int l_new_client(lua_State *L) {
   c->service = config_string(L, "service", 1);
   c->ca_file = config_string(L, "ca_file", 0);
   c->user_agent = config_string(L, "user_agent", 0);
+  c->host_len = strlen(c->host);
   c->max_message_bytes = (size_t)config_long(L, "max_message_bytes");
   hc.connect_timeout_ms = config_long(L, "connect_timeout_ms");
   hc.timeout_ms = config_long(L, "timeout_ms");
@@ -409,16 +420,6 @@ static int add_line(wa_buf *b, const char *a, const char *v, size_t vlen) {
   return 0;
 }
 
-/* Splits the NUL-separated lines into an array of pointers (at most max). */
-static size_t line_pointers(const wa_buf *b, const char **out, size_t max) {
-  size_t n = 0, i = 0;
-  while (i < b->len && n < max) {
-    out[n++] = b->data + i;
-    i += strlen(b->data + i) + 1;
-  }
-  return n;
-}
-
 static const char *http_kind(wa_http_result r) {
   switch (r) {
     case WA_HTTP_ECONNECT: return "connect";
@@ -432,68 +433,87 @@ static const char *http_kind(wa_http_result r) {
 }
 
 /* Pushes status, value (decoded JSON, or the raw text), request_id,
- * error_type, date, retry_after. */
-static int push_answer(lua_State *L, client *c) {
-  char rid[128], etype[256], date[64], retry[32];
-  lua_pushinteger(L, (lua_Integer)c->http.status);
-  if (c->http.body.len == 0 || wa_json_decode(L, c->http.body.data, c->http.body.len) != 0)
-    lua_pushlstring(L, c->http.body.data ? c->http.body.data : "", c->http.body.len);
-  if (wa_http_header(&c->http, "x-amzn-RequestId", rid, sizeof rid) >= 0) lua_pushstring(L, rid);
+ * error_type, date, retry_after of the answer h holds. */
+static int push_answer(lua_State *L, const wa_http *h) {
+  wa_http_answer a;
+  wa_http_answer_headers(h, &a);
+  lua_pushinteger(L, (lua_Integer)h->status);
+  if (h->body.len == 0 || wa_json_decode(L, h->body.data, h->body.len) != 0)
+    lua_pushlstring(L, h->body.data ? h->body.data : "", h->body.len);
+  if (a.present & (1 << WA_ANSWER_REQUEST_ID)) lua_pushstring(L, a.request_id);
   else lua_pushnil(L);
-  if (wa_http_header(&c->http, "x-amzn-ErrorType", etype, sizeof etype) >= 0) lua_pushstring(L, etype);
+  if (a.present & (1 << WA_ANSWER_ERROR_TYPE)) lua_pushstring(L, a.error_type);
   else lua_pushnil(L);
-  if (wa_http_header(&c->http, "Date", date, sizeof date) >= 0) lua_pushstring(L, date);
+  if (a.present & (1 << WA_ANSWER_DATE)) lua_pushstring(L, a.date);
   else lua_pushnil(L);
-  if (wa_http_header(&c->http, "x-amz-retry-after", retry, sizeof retry) >= 0) lua_pushstring(L, retry);
+  if (a.present & (1 << WA_ANSWER_RETRY_AFTER)) lua_pushstring(L, a.retry_after);
   else lua_pushnil(L);
   return 6;
 }
 
-/* The arguments of client:send and client:prepare, converted before the
- * client is entered (a conversion may run the GC). */
+/* The arguments of client:send and client:prepare (and batch:add), from
+ * index base on: message, product, id, version, akid, secret, token, offset.
+ * Converted before any client is entered (a conversion may run the GC). */
 typedef struct {
+  int msg; /* the stack index of the message */
   const char *product, *id, *ver, *akid, *secret, *token;
   size_t id_len, ver_len, akid_len, secret_len, token_len;
   long offset;
 } send_args;
 
-static void check_send_args(lua_State *L, send_args *a) {
-  a->product = luaL_optstring(L, 3, NULL);
-  a->id = luaL_checklstring(L, 4, &a->id_len);
-  a->ver = luaL_checklstring(L, 5, &a->ver_len);
-  a->akid = luaL_checklstring(L, 6, &a->akid_len);
-  a->secret = luaL_checklstring(L, 7, &a->secret_len);
+static void check_send_args(lua_State *L, int base, send_args *a) {
+  a->msg = base;
+  a->product = luaL_optstring(L, base + 1, NULL);
+  a->id = luaL_checklstring(L, base + 2, &a->id_len);
+  a->ver = luaL_checklstring(L, base + 3, &a->ver_len);
+  a->akid = luaL_checklstring(L, base + 4, &a->akid_len);
+  a->secret = luaL_checklstring(L, base + 5, &a->secret_len);
   a->token_len = 0;
-  a->token = luaL_optlstring(L, 8, NULL, &a->token_len);
-  a->offset = lua_isnoneornil(L, 9) ? 0 : check_range(L, 9, -86400.0 * 366, 86400.0 * 366, "clock offset");
-  if (lua_type(L, 2) != LUA_TSTRING) luaL_checktype(L, 2, LUA_TTABLE);
+  a->token = luaL_optlstring(L, base + 6, NULL, &a->token_len);
+  a->offset = lua_isnoneornil(L, base + 7) ? 0
+                                           : check_range(L, base + 7, -86400.0 * 366, 86400.0 * 366, "clock offset");
+  if (lua_type(L, base) != LUA_TSTRING) luaL_checktype(L, base, LUA_TTABLE);
 }
 
-/* Encodes the message (argument 2), base64s it into the AWS body and signs:
- * c->body holds the body and c->lines the header lines (NUL-separated,
- * "Expect:" last). Returns 0, or the count of the failure it pushed. */
-static int build_send(lua_State *L, client *c, const send_args *a) {
+/* X-Amz-Date for now + offset, formatted again only when the second changes. */
+static const char *amz_date(client *c, long offset_seconds) {
+  time_t now = time(NULL) + (time_t)offset_seconds;
+  if (now != c->date_at || c->amz_date[0] == '\0') {
+    struct tm tm;
+    if (gmtime_r(&now, &tm) == NULL || strftime(c->amz_date, sizeof c->amz_date, "%Y%m%dT%H%M%SZ", &tm) != 16) {
+      c->amz_date[0] = '\0';
+      return NULL;
+    }
+    c->date_at = now;
+  }
+  return c->amz_date;
+}
+
+/* Encodes the message (a->msg), base64s it into the AWS body and signs: r
+ * gets the body, the header lines ("Expect:" last) and the list over them.
+ * Returns 0, or the count of the failure it pushed. */
+static int build_send(lua_State *L, client *c, const send_args *a, wa_request *r) {
   size_t msg_len = 0, b64_len;
-  const char *msg = NULL;
-  char amz_date[17], payload_hash[65];
+  const char *msg = NULL, *date;
+  char payload_hash[65];
   sigv4_header hs[4];
   sigv4_request req;
   sigv4_params p;
   int rc;
 
   /* 1. the WhatsApp message as JSON bytes */
-  if (lua_type(L, 2) == LUA_TSTRING) {
-    msg = lua_tolstring(L, 2, &msg_len);
+  if (lua_type(L, a->msg) == LUA_TSTRING) {
+    msg = lua_tolstring(L, a->msg, &msg_len);
     rc = wa_json_normalize_text(msg, msg_len, &c->json.box, a->product, &c->text, &c->json.err);
     if (rc == 0 && c->text.len) {
       msg = c->text.data;
       msg_len = c->text.len;
     }
   } else {
-    rc = wa_json_encode(L, 2, &c->json.box, a->product, &c->json.err);
+    rc = wa_json_encode(L, a->msg, &c->json.text, &c->json.keys, a->product, &c->json.err);
     if (rc == 0) {
-      msg = c->json.box.text;
-      msg_len = strlen(msg);
+      msg = c->json.text.data;
+      msg_len = c->json.text.len;
     }
   }
   if (rc == -2) return fail_oom(L, c);
@@ -506,41 +526,40 @@ static int build_send(lua_State *L, client *c, const send_args *a) {
     char why[160];
     snprintf(why, sizeof why, "at most %lu bytes of JSON before base64 (got %lu)",
              (unsigned long)c->max_message_bytes, (unsigned long)msg_len);
-    wa_json_box_clear(&c->json.box);
+    trim(&c->json.text);
+    trim(&c->text);
     return push_failure(L, "invalid", why, "message");
   }
   /* Lua checks credentials first; this guards the header lines of any caller
    * of the C API, since a CR or LF there would inject a header. */
   if (has_crlf(a->akid, a->akid_len) || has_crlf(a->secret, a->secret_len) ||
-      (a->token && has_crlf(a->token, a->token_len))) {
-    wa_json_box_clear(&c->json.box);
+      (a->token && has_crlf(a->token, a->token_len)))
     return push_failure(L, "invalid", "must not contain CR or LF", "credentials");
-  }
 
   /* 2. the AWS body: {"message":"<base64>","metaApiVersion":..,"originationPhoneNumberId":..} */
   b64_len = wa_base64_len(msg_len);
-  wa_buf_clear(&c->body);
-  if (wa_buf_reserve(&c->body, b64_len + a->id_len + a->ver_len + 80) != 0) return fail_oom(L, c);
-  wa_buf_addstr(&c->body, "{\"message\":\"");
-  wa_base64((const unsigned char *)msg, msg_len, c->body.data + c->body.len);
-  c->body.len += b64_len;
-  wa_json_box_clear(&c->json.box); /* the JSON text is no longer needed */
-  wa_buf_clear(&c->text);
-  if (wa_buf_addstr(&c->body, "\",\"metaApiVersion\":") || wa_json_add_string(&c->body, a->ver, a->ver_len) ||
-      wa_buf_addstr(&c->body, ",\"originationPhoneNumberId\":") ||
-      wa_json_add_string(&c->body, a->id, a->id_len) || wa_buf_addc(&c->body, '}'))
+  wa_buf_clear(&r->body);
+  if (wa_buf_reserve(&r->body, b64_len + a->id_len + a->ver_len + 80) != 0) return fail_oom(L, c);
+  wa_buf_addstr(&r->body, "{\"message\":\"");
+  wa_base64((const unsigned char *)msg, msg_len, r->body.data + r->body.len);
+  r->body.len += b64_len;
+  trim(&c->json.text); /* the JSON text is no longer needed */
+  trim(&c->text);
+  if (wa_buf_addstr(&r->body, "\",\"metaApiVersion\":") || wa_json_add_string(&r->body, a->ver, a->ver_len) ||
+      wa_buf_addstr(&r->body, ",\"originationPhoneNumberId\":") ||
+      wa_json_add_string(&r->body, a->id, a->id_len) || wa_buf_addc(&r->body, '}'))
     return fail_oom(L, c);
 
   /* 3. sign */
-  if (format_amz_date(a->offset, amz_date) != 0)
-    return push_failure(L, "invalid", "the clock cannot be read", "clock");
-  if (wa_sha256_hex(c->body.data, c->body.len, payload_hash) != 0) return fail_oom(L, c);
+  date = amz_date(c, a->offset);
+  if (date == NULL) return push_failure(L, "invalid", "the clock cannot be read", "clock");
+  if (wa_hasher_sha256_hex(&c->keys.hasher, r->body.data, r->body.len, payload_hash) != 0) return fail_oom(L, c);
   hs[0].name = "content-type", hs[0].name_len = 12;
   hs[0].value = "application/json", hs[0].value_len = 16;
   hs[1].name = "host", hs[1].name_len = 4;
-  hs[1].value = c->host, hs[1].value_len = strlen(c->host);
+  hs[1].value = c->host, hs[1].value_len = c->host_len;
   hs[2].name = "x-amz-date", hs[2].name_len = 10;
-  hs[2].value = amz_date, hs[2].value_len = 16;
+  hs[2].value = date, hs[2].value_len = 16;
   hs[3].name = "x-amz-security-token", hs[3].name_len = 20;
   hs[3].value = a->token, hs[3].value_len = a->token_len;
   memset(&req, 0, sizeof req);
@@ -557,21 +576,23 @@ static int build_send(lua_State *L, client *c, const send_args *a) {
   p.secret_len = a->secret_len;
   p.region = c->region;
   p.service = c->service;
-  p.amz_date = amz_date;
+  p.amz_date = date;
   rc = sigv4_sign(&req, &p, &c->keys, &c->sig);
   if (rc == SIGV4_ENOMEM) return fail_oom(L, c);
   if (rc != SIGV4_OK) return push_failure(L, "invalid", "cannot sign this request", "credentials");
 
-  /* 4. the header lines */
-  wa_buf_clear(&c->lines);
-  if (add_line(&c->lines, "Host: ", c->host, strlen(c->host)) ||
-      add_line(&c->lines, "Content-Type: ", "application/json", 16) ||
-      add_line(&c->lines, "X-Amz-Date: ", amz_date, 16) ||
-      (a->token && add_line(&c->lines, "X-Amz-Security-Token: ", a->token, a->token_len)) ||
-      add_line(&c->lines, "Authorization: ", c->sig.authorization.data, c->sig.authorization.len) ||
-      add_line(&c->lines, "Accept: ", "application/json", 16) ||
-      add_line(&c->lines, "Expect:", "", 0))
+  /* 4. the header lines, and the list libcurl reads them from */
+  wa_buf_clear(&r->lines);
+  if (add_line(&r->lines, "Host: ", c->host, c->host_len) ||
+      add_line(&r->lines, "Content-Type: ", "application/json", 16) ||
+      add_line(&r->lines, "X-Amz-Date: ", date, 16) ||
+      (a->token && add_line(&r->lines, "X-Amz-Security-Token: ", a->token, a->token_len)) ||
+      add_line(&r->lines, "Authorization: ", c->sig.authorization.data, c->sig.authorization.len) ||
+      add_line(&r->lines, "Accept: ", "application/json", 16) ||
+      add_line(&r->lines, "Expect:", "", 0))
     return fail_oom(L, c);
+  r->list = wa_http_list(&r->nodes, &r->lines);
+  if (r->list == NULL) return fail_oom(L, c);
   return 0;
 }
 
@@ -587,20 +608,18 @@ static int l_client_send(lua_State *L) {
   send_args a;
   long limit_ms;
   client *c;
-  const char *lines[8];
-  size_t n_lines;
   wa_http_result r;
   int n;
 
-  check_send_args(L, &a);
+  check_send_args(L, 2, &a);
   limit_ms = lua_isnoneornil(L, 10) ? 0 : check_range(L, 10, 1, 2147483647.0, "time limit");
   c = enter_client(L);
-  if ((n = build_send(L, c, &a)) != 0) return done(c, n);
-  n_lines = line_pointers(&c->lines, lines, 8);
+  if ((n = build_send(L, c, &a, &c->req)) != 0) return done(c, n);
   c->requests++;
-  r = wa_http_perform(&c->http, "POST", c->url, lines, n_lines, c->body.data, c->body.len, limit_ms);
+  r = wa_http_perform(&c->http, "POST", c->url, c->req.list, c->req.body.data, c->req.body.len, limit_ms);
+  trim(&c->req.body);
   if (r != WA_HTTP_OK) return done(c, push_failure(L, http_kind(r), c->http.errbuf, NULL));
-  return done(c, push_answer(L, c));
+  return done(c, push_answer(L, &c->http));
 }
 
 /* client:prepare(...the arguments of send but limit_ms...) -> the whole
@@ -610,16 +629,14 @@ static int l_client_send(lua_State *L) {
 static int l_client_prepare(lua_State *L) {
   send_args a;
   client *c;
-  size_t i, n_lines;
-  const char *lines[8];
+  const struct curl_slist *line;
   char length[32];
   int n;
   luaL_Buffer b;
 
-  check_send_args(L, &a);
+  check_send_args(L, 2, &a);
   c = enter_client(L);
-  if ((n = build_send(L, c, &a)) != 0) return done(c, n);
-  n_lines = line_pointers(&c->lines, lines, 8);
+  if ((n = build_send(L, c, &a, &c->req)) != 0) return done(c, n);
   c->requests++;
   /* luaL_Buffer may allocate (and so run a finalizer): the client is busy,
    * so its buffers stay alive until done() */
@@ -627,9 +644,9 @@ static int l_client_prepare(lua_State *L) {
   luaL_addstring(&b, "POST ");
   luaL_addstring(&b, c->path);
   luaL_addstring(&b, " HTTP/1.1\r\n");
-  for (i = 0; i < n_lines; i++) {
-    if (strcmp(lines[i], "Expect:") == 0) continue; /* a libcurl matter */
-    luaL_addstring(&b, lines[i]);
+  for (line = c->req.list; line; line = line->next) {
+    if (strcmp(line->data, "Expect:") == 0) continue; /* a libcurl matter */
+    luaL_addstring(&b, line->data);
     luaL_addstring(&b, "\r\n");
   }
   if (c->user_agent) {
@@ -637,10 +654,11 @@ static int l_client_prepare(lua_State *L) {
     luaL_addstring(&b, c->user_agent);
     luaL_addstring(&b, "\r\n");
   }
-  snprintf(length, sizeof length, "Content-Length: %lu\r\n\r\n", (unsigned long)c->body.len);
+  snprintf(length, sizeof length, "Content-Length: %lu\r\n\r\n", (unsigned long)c->req.body.len);
   luaL_addstring(&b, length);
-  luaL_addlstring(&b, c->body.data, c->body.len);
+  luaL_addlstring(&b, c->req.body.data, c->req.body.len);
   luaL_pushresult(&b);
+  trim(&c->req.body);
   return done(c, 1);
 }
 
@@ -654,8 +672,7 @@ static int l_client_request(lua_State *L) {
   const char *body = luaL_optlstring(L, 5, NULL, &body_len);
   long limit_ms = lua_isnoneornil(L, 6) ? 0 : check_range(L, 6, 1, 2147483647.0, "time limit");
   client *c;
-  const char *lines[64];
-  size_t n_lines;
+  struct curl_slist *list;
   int count = 0;
   wa_http_result r;
 
@@ -664,7 +681,7 @@ static int l_client_request(lua_State *L) {
   if (has_crlf(url, strlen(url)) || strchr(url, ' '))
     return push_failure(L, "invalid", "URL holds a space, CR or LF", "url");
   c = enter_client(L);
-  wa_buf_clear(&c->lines);
+  wa_buf_clear(&c->req.lines);
   if (!lua_isnoneornil(L, 4)) {
     lua_pushnil(L);
     while (lua_next(L, 4) != 0) {
@@ -679,15 +696,16 @@ static int l_client_request(lua_State *L) {
       if (has_crlf(k, kn) || has_crlf(v, vn) || memchr(k, ':', kn) || kn == 0)
         return done(c, push_failure(L, "invalid", "header name or value is empty or holds CR, LF, NUL or ':'", k));
       if (++count > 48) return done(c, push_failure(L, "invalid", "more than 48 headers", NULL));
-      if (wa_buf_add(&c->lines, k, kn) || wa_buf_addstr(&c->lines, vn ? ": " : ";") ||
-          add_line(&c->lines, "", v, vn))
+      if (wa_buf_add(&c->req.lines, k, kn) || wa_buf_addstr(&c->req.lines, vn ? ": " : ";") ||
+          add_line(&c->req.lines, "", v, vn))
         return fail_oom(L, c);
       lua_pop(L, 1);
     }
   }
-  if (add_line(&c->lines, "Expect:", "", 0)) return fail_oom(L, c);
-  n_lines = line_pointers(&c->lines, lines, 64);
-  r = wa_http_perform(&c->http, method, url, lines, n_lines, body, body_len, limit_ms);
+  if (add_line(&c->req.lines, "Expect:", "", 0)) return fail_oom(L, c);
+  list = wa_http_list(&c->nodes, &c->req.lines);
+  if (list == NULL) return fail_oom(L, c);
+  r = wa_http_perform(&c->http, method, url, list, body, body_len, limit_ms);
   if (r != WA_HTTP_OK) return done(c, push_failure(L, http_kind(r), c->http.errbuf, NULL));
   lua_pushinteger(L, (lua_Integer)c->http.status);
   lua_pushlstring(L, c->http.body.data ? c->http.body.data : "", c->http.body.len);

@@ -440,7 +440,9 @@ static int sign(const sigv4_request *req, const sigv4_params *p, sigv4_key_cache
   TRY(wa_buf_addstr(cr, req->payload_hash));
 
   /* String to sign. */
-  if (wa_sha256_hex(cr->data, cr->len, hash_hex) != 0) return SIGV4_ECRYPTO;
+  if ((cache ? wa_hasher_sha256_hex(&cache->hasher, cr->data, cr->len, hash_hex)
+             : wa_sha256_hex(cr->data, cr->len, hash_hex)) != 0)
+    return SIGV4_ECRYPTO;
   TRY(wa_buf_addstr(sts, SIGV4_ALGORITHM "\n"));
   TRY(wa_buf_add(sts, p->amz_date, 16));
   TRY(wa_buf_addc(sts, '\n'));
@@ -458,7 +460,8 @@ static int sign(const sigv4_request *req, const sigv4_params *p, sigv4_key_cache
   /* Signature. */
   rc = get_signing_key(p, p->amz_date, region_len, service_len, cache, scratch, key);
   if (rc != SIGV4_OK) return rc;
-  rc = wa_hmac_sha256(key, sizeof key, sts->data, sts->len, sig);
+  rc = cache ? wa_hasher_hmac(&cache->hasher, key, sts->data, sts->len, sig)
+             : wa_hmac_sha256(key, sizeof key, sts->data, sts->len, sig);
   wa_wipe(key, sizeof key);
   if (rc != 0) return SIGV4_ECRYPTO;
   wa_hex(sig, sizeof sig, out->signature);
@@ -523,6 +526,7 @@ void sigv4_cache_clear(sigv4_key_cache *cache) {
   unsigned long derivations;
   if (cache == NULL) return;
   derivations = cache->derivations; /* a statistic, not a secret: kept */
+  wa_hasher_free(&cache->hasher);
   wa_wipe(cache, sizeof *cache);
   memset(cache, 0, sizeof *cache);
   cache->derivations = derivations;

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "crypto.h"
 #include "internal.h"
 
 typedef struct {
@@ -50,6 +51,7 @@ typedef struct {
   size_t secret_len;
   char secret[SIGV4_CACHE_SECRET_MAX];
   unsigned long derivations;         /* how many times a key was derived (for tests) */
+  wa_hasher hasher;                  /* OpenSSL state reused send after send */
 } sigv4_key_cache;
 
 typedef struct {
@@ -74,7 +76,7 @@ WA_INTERNAL int sigv4_sign(const sigv4_request *req, const sigv4_params *p, sigv
                            sigv4_out *out);
 
 WA_INTERNAL void sigv4_out_free(sigv4_out *out);
-/* Wipes the cached key and secret. */
+/* Wipes the cached key and secret and frees the hasher. */
 WA_INTERNAL void sigv4_cache_clear(sigv4_key_cache *cache);
 
 #endif
