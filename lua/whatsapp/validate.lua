@@ -21,6 +21,11 @@ local M = {}
 -- phone numbers --------------------------------------------------------------
 
 local function phone_number(v, path, allow_local)
+  -- the common case, "+" and digits, in one match
+  if type(v) == "string" and v:find("^%+[1-9]%d*$") then
+    check_limit(path, "to_digits", #v - 1)
+    return
+  end
   str(v, path)
   if v:find("[^%d %-%(%)%+]") then
     fail(path, 'must be "+" and the country code and number, with only spaces, "-" or "()" between digits')
@@ -90,9 +95,10 @@ end
 
 -- the envelope ---------------------------------------------------------------
 
+local TEXT_FIELDS = set("body", "preview_url")
 local function text(v, path)
   object(v, path)
-  fields(v, path, set("body", "preview_url"))
+  fields(v, path, TEXT_FIELDS)
   str(required(v, "body", path), join(path, "body"), "text_body")
   if v.preview_url ~= nil then boolean(v.preview_url, join(path, "preview_url")) end
 end
