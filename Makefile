@@ -5,7 +5,7 @@
 #   make demo    deps + build + send one message through the local stand-in
 #                (or for real, with AWS credentials, WHATSAPP_PHONE_NUMBER_ID and WHATSAPP_TO set)
 
-SRC := src/core.c src/sigv4.c src/json.c src/http.c src/crypto.c src/buf.c
+SRC := src/core.c src/sigv4.c src/json.c src/http.c src/crypto.c src/buf.c src/batch.c
 HDR := $(wildcard src/*.h)
 
 CC ?= cc

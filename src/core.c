@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "batch.h"
 #include "buf.h"
 #include "compat.h"
 #include "crypto.h"
@@ -22,6 +23,7 @@
 
 #define CLIENT_MT "whatsapp.core.Client"
 #define SIGNER_MT "whatsapp.core.Signer"
+#define BATCH_MT "whatsapp.core.Batch"
 #define VERSION "0.1.0"
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -492,6 +494,11 @@ static const char *amz_date(client *c, long offset_seconds) {
 /* Encodes the message (a->msg), base64s it into the AWS body and signs: r
  * gets the body, the header lines ("Expect:" last) and the list over them.
  * Returns 0, or the count of the failure it pushed. */
+/* Encodes the message (a->msg), base64s it into the AWS body and signs: r
+ * gets the body, the header lines ("Expect:" last) and the list over them.
+ * Returns 0, the count of the failure it pushed, or BUILD_OOM (nothing
+ * pushed; the caller raises once its own state is settled). */
+#define BUILD_OOM (-1)
 static int build_send(lua_State *L, client *c, const send_args *a, wa_request *r) {
   size_t msg_len = 0, b64_len;
   const char *msg = NULL, *date;
@@ -516,7 +523,7 @@ static int build_send(lua_State *L, client *c, const send_args *a, wa_request *r
       msg_len = c->json.text.len;
     }
   }
-  if (rc == -2) return fail_oom(L, c);
+  if (rc == -2) return BUILD_OOM;
   if (rc != 0) {
     /* the field is the path inside the message, as builders name it: text.body */
     const char *f = c->json.err.field.len ? c->json.err.field.data : "message";
@@ -539,7 +546,7 @@ static int build_send(lua_State *L, client *c, const send_args *a, wa_request *r
   /* 2. the AWS body: {"message":"<base64>","metaApiVersion":..,"originationPhoneNumberId":..} */
   b64_len = wa_base64_len(msg_len);
   wa_buf_clear(&r->body);
-  if (wa_buf_reserve(&r->body, b64_len + a->id_len + a->ver_len + 80) != 0) return fail_oom(L, c);
+  if (wa_buf_reserve(&r->body, b64_len + a->id_len + a->ver_len + 80) != 0) return BUILD_OOM;
   wa_buf_addstr(&r->body, "{\"message\":\"");
   wa_base64((const unsigned char *)msg, msg_len, r->body.data + r->body.len);
   r->body.len += b64_len;
@@ -548,12 +555,12 @@ static int build_send(lua_State *L, client *c, const send_args *a, wa_request *r
   if (wa_buf_addstr(&r->body, "\",\"metaApiVersion\":") || wa_json_add_string(&r->body, a->ver, a->ver_len) ||
       wa_buf_addstr(&r->body, ",\"originationPhoneNumberId\":") ||
       wa_json_add_string(&r->body, a->id, a->id_len) || wa_buf_addc(&r->body, '}'))
-    return fail_oom(L, c);
+    return BUILD_OOM;
 
   /* 3. sign */
   date = amz_date(c, a->offset);
   if (date == NULL) return push_failure(L, "invalid", "the clock cannot be read", "clock");
-  if (wa_hasher_sha256_hex(&c->keys.hasher, r->body.data, r->body.len, payload_hash) != 0) return fail_oom(L, c);
+  if (wa_hasher_sha256_hex(&c->keys.hasher, r->body.data, r->body.len, payload_hash) != 0) return BUILD_OOM;
   hs[0].name = "content-type", hs[0].name_len = 12;
   hs[0].value = "application/json", hs[0].value_len = 16;
   hs[1].name = "host", hs[1].name_len = 4;
@@ -578,7 +585,7 @@ static int build_send(lua_State *L, client *c, const send_args *a, wa_request *r
   p.service = c->service;
   p.amz_date = date;
   rc = sigv4_sign(&req, &p, &c->keys, &c->sig);
-  if (rc == SIGV4_ENOMEM) return fail_oom(L, c);
+  if (rc == SIGV4_ENOMEM) return BUILD_OOM;
   if (rc != SIGV4_OK) return push_failure(L, "invalid", "cannot sign this request", "credentials");
 
   /* 4. the header lines, and the list libcurl reads them from */
@@ -590,9 +597,9 @@ static int build_send(lua_State *L, client *c, const send_args *a, wa_request *r
       add_line(&r->lines, "Authorization: ", c->sig.authorization.data, c->sig.authorization.len) ||
       add_line(&r->lines, "Accept: ", "application/json", 16) ||
       add_line(&r->lines, "Expect:", "", 0))
-    return fail_oom(L, c);
+    return BUILD_OOM;
   r->list = wa_http_list(&r->nodes, &r->lines);
-  if (r->list == NULL) return fail_oom(L, c);
+  if (r->list == NULL) return BUILD_OOM;
   return 0;
 }
 
@@ -614,7 +621,7 @@ static int l_client_send(lua_State *L) {
   check_send_args(L, 2, &a);
   limit_ms = lua_isnoneornil(L, 10) ? 0 : check_range(L, 10, 1, 2147483647.0, "time limit");
   c = enter_client(L);
-  if ((n = build_send(L, c, &a, &c->req)) != 0) return done(c, n);
+  if ((n = build_send(L, c, &a, &c->req)) != 0) return n < 0 ? fail_oom(L, c) : done(c, n);
   c->requests++;
   r = wa_http_perform(&c->http, "POST", c->url, c->req.list, c->req.body.data, c->req.body.len, limit_ms);
   trim(&c->req.body);
@@ -636,7 +643,7 @@ static int l_client_prepare(lua_State *L) {
 
   check_send_args(L, 2, &a);
   c = enter_client(L);
-  if ((n = build_send(L, c, &a, &c->req)) != 0) return done(c, n);
+  if ((n = build_send(L, c, &a, &c->req)) != 0) return n < 0 ? fail_oom(L, c) : done(c, n);
   c->requests++;
   /* luaL_Buffer may allocate (and so run a finalizer): the client is busy,
    * so its buffers stay alive until done() */
@@ -725,7 +732,183 @@ static int l_client_request(lua_State *L) {
   return done(c, 3);
 }
 
-/* client:stats() -> {requests=, key_derivations=, http_version=} */
+/* ---- batches: many requests in flight on a libcurl multi handle ---------- */
+
+/* A Batch userdata owns its multi handle, easy handles and request buffers
+ * (batch.c). It holds no pointer to the client: each add() is given the
+ * client, whose encoder and signer build the request into a slot; libcurl
+ * keeps its own copies of the URL and settings. Lua decides what to add when
+ * (retries, pacing); this only moves bytes. */
+typedef struct {
+  wa_batch b;
+  int open;
+  int busy;          /* inside a call that uses the slots: see batch_done() */
+  int close_pending; /* close() was called while busy */
+  long http_version; /* of the last answer */
+} batch_ud;
+
+static void batch_release(batch_ud *u) {
+  if (u->open) wa_batch_free(&u->b);
+  u->open = 0;
+}
+
+static batch_ud *check_batch(lua_State *L, int idx) {
+  batch_ud *u = (batch_ud *)luaL_checkudata(L, idx, BATCH_MT);
+  if (!u->open) luaL_error(L, "whatsapp batch is closed");
+  if (u->busy) luaL_error(L, "whatsapp batch is busy (used again from a finalizer?)");
+  return u;
+}
+
+static int batch_done(batch_ud *u, int nresults) {
+  u->busy = 0;
+  if (u->close_pending) batch_release(u);
+  return nresults;
+}
+
+/* client:batch(slots) -> a Batch with that many slots (transfers in flight at
+ * most), sending with this client's time limits, CA file and User-Agent. */
+static int l_client_batch(lua_State *L) {
+  long n = check_range(L, 2, 1, 4096, "slots");
+  client *c = check_client(L, 1);
+  wa_http_config cfg;
+  batch_ud *u = (batch_ud *)lua_newuserdata(L, sizeof *u); /* may run a finalizer */
+  memset(u, 0, sizeof *u);
+  wa_setmetatable(L, BATCH_MT);
+  if (!c->open) return luaL_error(L, "whatsapp client is closed");
+  cfg.connect_timeout_ms = c->http.connect_timeout_ms;
+  cfg.timeout_ms = c->http.timeout_ms;
+  cfg.ca_file = c->ca_file;
+  cfg.user_agent = c->user_agent;
+  cfg.max_response = c->http.max_response;
+  u->open = 1; /* from here __gc frees whatever wa_batch_init made */
+  if (wa_batch_init(&u->b, &cfg, (size_t)n) != 0) return luaL_error(L, "libcurl could not make a multi handle");
+  return 1;
+}
+
+/* batch:add(client, slot, message, default_product|nil, origination_id,
+ *           meta_api_version, access_key_id, secret_access_key,
+ *           session_token|nil, clock_offset|nil, limit_ms|nil)
+ * Builds the request as client:send does, into the slot, and starts it.
+ * -> true | nil, kind, message[, field] (nothing was started) */
+static int l_batch_add(lua_State *L) {
+  send_args a;
+  long slot, limit_ms;
+  batch_ud *u;
+  client *c;
+  int n;
+
+  luaL_checkudata(L, 1, BATCH_MT);
+  luaL_checkudata(L, 2, CLIENT_MT);
+  slot = check_range(L, 3, 1, 4096, "slot");
+  check_send_args(L, 4, &a);
+  limit_ms = lua_isnoneornil(L, 12) ? 0 : check_range(L, 12, 1, 2147483647.0, "time limit");
+  u = check_batch(L, 1);
+  c = check_client(L, 2);
+  if ((size_t)slot > u->b.n_slots) return luaL_error(L, "batch slot %d out of range", (int)slot);
+  if (u->b.slots[slot - 1].state != WA_SLOT_IDLE) return luaL_error(L, "batch slot %d is in use", (int)slot);
+  if (wa_batch_slot_ready(&u->b, (size_t)slot - 1) != 0) return luaL_error(L, "libcurl could not make a handle");
+  u->busy = 1;
+  c->busy = 1;
+  n = build_send(L, c, &a, &u->b.slots[slot - 1].req);
+  if (n < 0) {
+    u->busy = 0;
+    return fail_oom(L, c);
+  }
+  if (n > 0) {
+    n = done(c, n);
+    return batch_done(u, n);
+  }
+  trim(&u->b.slots[slot - 1].http.body);
+  if (wa_batch_start(&u->b, (size_t)slot - 1, c->url, limit_ms) != 0) {
+    u->busy = 0;
+    c->busy = 0;
+    return luaL_error(L, "%s", u->b.errbuf);
+  }
+  c->requests++;
+  lua_pushboolean(L, 1);
+  done(c, 1);
+  return batch_done(u, 1);
+}
+
+/* batch:poll(timeout_ms) -> how many finished transfers wait for result():
+ * runs the transfers until one finishes or timeout_ms passes. */
+static int l_batch_poll(lua_State *L) {
+  long timeout = check_range(L, 2, 0, 86400000.0, "timeout");
+  batch_ud *u = check_batch(L, 1);
+  long n;
+  u->busy = 1;
+  n = wa_batch_run(&u->b, timeout); /* no Lua runs in here */
+  u->busy = 0;
+  if (n < 0) return luaL_error(L, "%s", u->b.errbuf);
+  lua_pushinteger(L, (lua_Integer)n);
+  return 1;
+}
+
+/* batch:result() -> the oldest finished transfer: slot, then what
+ * client:send returns (status, value, request_id, error_type, date,
+ * retry_after | nil, kind, message); nothing when none is waiting. The slot
+ * is free again. */
+static int l_batch_result(lua_State *L) {
+  batch_ud *u = check_batch(L, 1);
+  wa_slot *s;
+  size_t i;
+  int n;
+  if (!wa_batch_next(&u->b, &i)) return 0;
+  s = &u->b.slots[i];
+  u->busy = 1; /* pushing may run a finalizer: the slot's buffers stay until batch_done */
+  lua_pushinteger(L, (lua_Integer)i + 1);
+  if (s->result != WA_HTTP_OK) {
+    n = 1 + push_failure(L, http_kind(s->result), s->http.errbuf, NULL);
+  } else {
+    u->http_version = s->http.http_version;
+    n = 1 + push_answer(L, &s->http);
+  }
+  trim(&s->req.body);
+  return batch_done(u, n);
+}
+
+/* batch:abort(): stops every transfer; every slot is free. */
+static int l_batch_abort(lua_State *L) {
+  batch_ud *u = check_batch(L, 1);
+  wa_batch_abort(&u->b);
+  return 0;
+}
+
+/* batch:stats() -> {slots=, running=, connections=, http_version=} */
+static int l_batch_stats(lua_State *L) {
+  batch_ud *u = (batch_ud *)luaL_checkudata(L, 1, BATCH_MT);
+  lua_createtable(L, 0, 4);
+  if (!u->open) return 1;
+  lua_pushinteger(L, (lua_Integer)u->b.n_slots);
+  lua_setfield(L, -2, "slots");
+  lua_pushinteger(L, (lua_Integer)u->b.running);
+  lua_setfield(L, -2, "running");
+  lua_pushnumber(L, (lua_Number)wa_batch_connects(&u->b));
+  lua_setfield(L, -2, "connections");
+  if (u->http_version) {
+    lua_pushstring(L, u->http_version == 20 ? "2" : u->http_version == 10 ? "1.0" : "1.1");
+    lua_setfield(L, -2, "http_version");
+  }
+  return 1;
+}
+
+static int l_batch_close(lua_State *L) {
+  batch_ud *u = (batch_ud *)luaL_checkudata(L, 1, BATCH_MT);
+  if (u->busy) { /* called from a finalizer in the middle of a call */
+    u->close_pending = 1;
+    return 0;
+  }
+  batch_release(u); /* idempotent */
+  return 0;
+}
+
+/* A batch inside a call is on that call's stack, so it cannot be collected. */
+static int l_batch_gc(lua_State *L) {
+  batch_release((batch_ud *)luaL_checkudata(L, 1, BATCH_MT));
+  return 0;
+}
+
+/* client:stats() -> {requests=, key_derivations=, connections=, http_version=} */
 static int l_client_stats(lua_State *L) {
   client *c = (client *)luaL_checkudata(L, 1, CLIENT_MT);
   lua_createtable(L, 0, 3);
@@ -737,6 +920,8 @@ static int l_client_stats(lua_State *L) {
   lua_setfield(L, -2, "requests");
   lua_pushnumber(L, (lua_Number)c->keys.derivations);
   lua_setfield(L, -2, "key_derivations");
+  lua_pushnumber(L, (lua_Number)c->http.connects);
+  lua_setfield(L, -2, "connections");
   return 1;
 }
 
@@ -816,7 +1001,11 @@ static int l_versions(lua_State *L) {
 
 static const luaL_Reg client_methods[] = {
     {"send", l_client_send}, {"prepare", l_client_prepare},   {"request", l_client_request}, {"stats", l_client_stats},
-    {"close", l_client_close}, {NULL, NULL}};
+    {"batch", l_client_batch}, {"close", l_client_close}, {NULL, NULL}};
+
+static const luaL_Reg batch_methods[] = {
+    {"add", l_batch_add},     {"poll", l_batch_poll},   {"result", l_batch_result}, {"abort", l_batch_abort},
+    {"stats", l_batch_stats}, {"close", l_batch_close}, {NULL, NULL}};
 
 static const luaL_Reg functions[] = {
     {"encode", l_encode},         {"decode", l_decode},           {"set_array_mt", l_set_array_mt},
@@ -834,6 +1023,18 @@ __attribute__((visibility("default"))) int luaopen_whatsapp_core(lua_State *L) {
   luaL_newmetatable(L, WA_JSON_SCRATCH_MT);
   lua_pushcfunction(L, json_scratch_gc);
   lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+
+  luaL_newmetatable(L, BATCH_MT);
+  lua_pushcfunction(L, l_batch_gc);
+  lua_setfield(L, -2, "__gc");
+#if LUA_VERSION_NUM >= 504
+  lua_pushcfunction(L, l_batch_close);
+  lua_setfield(L, -2, "__close");
+#endif
+  lua_newtable(L);
+  wa_setfuncs(L, batch_methods);
+  lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
 
   luaL_newmetatable(L, CLIENT_MT);

@@ -8,6 +8,7 @@ local errors = require "whatsapp.errors"
 local params = require "whatsapp.params"
 local resty = require "whatsapp.resty"
 local retry = require "whatsapp.retry"
+local batch = require "whatsapp.batch"
 local senders = require "whatsapp.senders"
 local validate = require "whatsapp.validate"
 
@@ -380,8 +381,30 @@ function Client:stats()
   return st
 end
 
+-- What whatsapp.batch shares with send.
+local internals = {
+  PRODUCT = PRODUCT, SEND_OPTIONS = SEND_OPTIONS, check_send_opts = check_send_opts,
+  check_message = check_message, interpret = interpret, next_try = next_try, learn_clock = learn_clock,
+  limit_of = limit_of, run_send = run_send,
+}
+
+--- Sends many messages, several at a time (see whatsapp.batch). messages:
+-- a list of message tables or JSON texts. opts: concurrency (default 16),
+-- rate (messages per second for the origination number), progress
+-- (function(done, total, index, result)), and send's options, for every
+-- message. Returns the results in input order, each {message_id=} or
+-- {err=}, and how many failed; or nil, err when none can be sent.
+function Client:send_batch(messages, opts)
+  local results, failed = batch.send_batch(self, internals, messages, opts)
+  return results, failed
+end
+
 --- Closes the connection; the client can no longer send. Safe to call twice.
 function Client:close()
+  if self._idle_batch then
+    self._idle_batch:close()
+    self._idle_batch = nil
+  end
   self._transport:close()
 end
 
