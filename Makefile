@@ -4,6 +4,7 @@
 #   make test    deps + build + the whole suite on both runtimes
 #   make demo    deps + build + send one message through the local stand-in
 #                (or for real, with AWS credentials, WHATSAPP_PHONE_NUMBER_ID and WHATSAPP_TO set)
+#   make bench   the benchmark of BENCHMARKS.md (needs a quiet machine; Node and npm for the JS SDK peer)
 
 SRC := src/core.c src/sigv4.c src/json.c src/http.c src/crypto.c src/buf.c src/batch.c
 HDR := $(wildcard src/*.h)
@@ -23,7 +24,7 @@ DEB_PACKAGES := gcc make pkg-config lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-
 	lua-check luarocks libcurl4-openssl-dev libssl-dev libcjson-dev python3-botocore openssl nginx \
 	libnginx-mod-http-lua curl
 
-.PHONY: all deps test check demo lint bench-standin clean
+.PHONY: all deps test check demo lint bench bench-deps bench-standin clean
 
 all: build/lua5.4/whatsapp/core.so build/luajit/whatsapp/core.so
 
@@ -67,13 +68,27 @@ check: deps
 	  bash spec/run.sh
 
 lint:
-	luacheck -q lua spec examples
+	luacheck -q lua spec examples bench
 
 demo: deps all
 	@bash examples/demo.sh
 
 clean:
 	rm -rf build
+
+# The libcurl ceilings and OpenSSL alone (bench/ceiling.c): not part of the module.
+build/bench/ceiling: bench/ceiling.c Makefile
+	@mkdir -p $(@D)
+	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L $(WARN) -O2 -o $@ bench/ceiling.c -lcurl -lcrypto
+
+# Node and npm for the JS SDK peer (bench/package.json pins it; npm ci installs it in bench/node_modules)
+bench-deps:
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs npm >/dev/null; }
+
+bench: deps bench-deps all build/bench/ceiling
+	@bash bench/run.sh
 
 # sends/s of a 10,000-message loop against the stand-in, next to a botocore peer
 bench-standin: deps all
