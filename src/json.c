@@ -383,7 +383,17 @@ static int write_object(encoder *e, int idx, long long n_str) {
     count++;
   }
   /* keys in byte order: the same table always gives the same bytes */
-  if (count > 1) qsort(e->keys->data + base, count, sizeof(key_entry), key_cmp);
+  if (count > 16) {
+    qsort(e->keys->data + base, count, sizeof(key_entry), key_cmp);
+  } else { /* a message's objects have a few keys: insertion sort, no calls through a pointer */
+    key_entry *k = (key_entry *)(void *)(e->keys->data + base);
+    size_t a, b;
+    for (a = 1; a < count; a++) {
+      key_entry t = k[a];
+      for (b = a; b > 0 && key_cmp(&k[b - 1], &t) > 0; b--) k[b] = k[b - 1];
+      k[b] = t;
+    }
+  }
   if (wa_buf_addc(e->out, '{') != 0) return nomem(e);
   for (j = 0; j < count; j++) {
     key_entry k = ((const key_entry *)(void *)(e->keys->data + base))[j]; /* a copy: the stack may move */
