@@ -275,6 +275,8 @@ typedef struct {
   size_t host_len;
   size_t max_message_bytes;
   sigv4_key_cache keys;
+  sigv4_fixed fixed; /* the signed part of every send that never changes */
+  int fixed_ok;      /* 0: region, service, host or path cannot be signed */
   sigv4_out sig;
   wa_json_scratch json;
   wa_buf text;    /* a caller's JSON text with messaging_product spliced in */
@@ -305,6 +307,7 @@ static void client_release(client *c) {
   free(c->user_agent);
   c->url = c->path = c->host = c->region = c->service = c->ca_file = c->user_agent = NULL;
   sigv4_cache_clear(&c->keys);
+  sigv4_fixed_free(&c->fixed);
   sigv4_out_free(&c->sig);
   wa_json_scratch_free(&c->json);
   wa_buf_free(&c->text);
@@ -414,6 +417,12 @@ static int l_new_client(lua_State *L) {
   hc.user_agent = c->user_agent;
   if (wa_http_init(&c->http, &hc) != 0) return luaL_error(L, "libcurl could not make a handle");
   c->open = 1;
+  switch (sigv4_fixed_init(&c->fixed, "POST", c->path, strlen(c->path), "application/json", c->host, c->host_len,
+                           c->region, c->service)) {
+    case SIGV4_OK: c->fixed_ok = 1; break;
+    case SIGV4_ENOMEM: return luaL_error(L, "not enough memory");
+    default: c->fixed_ok = 0; /* every send says it cannot be signed */
+  }
   return 1;
 }
 
@@ -434,14 +443,51 @@ static const char *http_kind(wa_http_result r) {
   }
 }
 
+static const char *skip_space(const char *p, const char *e) {
+  while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+  return p;
+}
+
+/* The service's answer to a send, {"messageId":"<id>"}, read without a JSON
+ * parser: 1 with the id, or 0 for anything else (then decoded in full). */
+static int just_message_id(const char *s, size_t n, const char **id, size_t *id_len) {
+  const char *p = s, *e = s + n, *start;
+  p = skip_space(p, e);
+  if (e - p < 13 || memcmp(p, "{", 1) != 0) return 0;
+  p = skip_space(p + 1, e);
+  if (e - p < 12 || memcmp(p, "\"messageId\"", 11) != 0) return 0;
+  p = skip_space(p + 11, e);
+  if (p >= e || *p != ':') return 0;
+  p = skip_space(p + 1, e);
+  if (p >= e || *p != '"') return 0;
+  start = ++p;
+  while (p < e && *p != '"') {
+    if (*p == '\\' || (unsigned char)*p < 0x20) return 0;
+    p++;
+  }
+  if (p >= e) return 0;
+  *id = start;
+  *id_len = (size_t)(p - start);
+  p = skip_space(p + 1, e);
+  if (p >= e || *p != '}') return 0;
+  return skip_space(p + 1, e) == e;
+}
+
 /* Pushes status, value (decoded JSON, or the raw text), request_id,
  * error_type, date, retry_after of the answer h holds. */
 static int push_answer(lua_State *L, const wa_http *h) {
   wa_http_answer a;
+  const char *id;
+  size_t id_len;
   wa_http_answer_headers(h, &a);
   lua_pushinteger(L, (lua_Integer)h->status);
-  if (h->body.len == 0 || wa_json_decode(L, h->body.data, h->body.len) != 0)
+  if (h->body.len && just_message_id(h->body.data, h->body.len, &id, &id_len)) {
+    lua_createtable(L, 0, 1);
+    lua_pushlstring(L, id, id_len);
+    lua_setfield(L, -2, "messageId");
+  } else if (h->body.len == 0 || wa_json_decode(L, h->body.data, h->body.len) != 0) {
     lua_pushlstring(L, h->body.data ? h->body.data : "", h->body.len);
+  }
   if (a.present & (1 << WA_ANSWER_REQUEST_ID)) lua_pushstring(L, a.request_id);
   else lua_pushnil(L);
   if (a.present & (1 << WA_ANSWER_ERROR_TYPE)) lua_pushstring(L, a.error_type);
@@ -503,9 +549,6 @@ static int build_send(lua_State *L, client *c, const send_args *a, wa_request *r
   size_t msg_len = 0, b64_len;
   const char *msg = NULL, *date;
   char payload_hash[65];
-  sigv4_header hs[4];
-  sigv4_request req;
-  sigv4_params p;
   int rc;
 
   /* 1. the WhatsApp message as JSON bytes */
@@ -561,30 +604,9 @@ static int build_send(lua_State *L, client *c, const send_args *a, wa_request *r
   date = amz_date(c, a->offset);
   if (date == NULL) return push_failure(L, "invalid", "the clock cannot be read", "clock");
   if (wa_hasher_sha256_hex(&c->keys.hasher, r->body.data, r->body.len, payload_hash) != 0) return BUILD_OOM;
-  hs[0].name = "content-type", hs[0].name_len = 12;
-  hs[0].value = "application/json", hs[0].value_len = 16;
-  hs[1].name = "host", hs[1].name_len = 4;
-  hs[1].value = c->host, hs[1].value_len = c->host_len;
-  hs[2].name = "x-amz-date", hs[2].name_len = 10;
-  hs[2].value = date, hs[2].value_len = 16;
-  hs[3].name = "x-amz-security-token", hs[3].name_len = 20;
-  hs[3].value = a->token, hs[3].value_len = a->token_len;
-  memset(&req, 0, sizeof req);
-  req.method = "POST";
-  req.path = c->path;
-  req.path_len = strlen(c->path);
-  req.headers = hs;
-  req.n_headers = a->token ? 4 : 3;
-  req.payload_hash = payload_hash;
-  req.normalize_path = 1;
-  req.double_encode = 1;
-  p.access_key_id = a->akid;
-  p.secret_access_key = a->secret;
-  p.secret_len = a->secret_len;
-  p.region = c->region;
-  p.service = c->service;
-  p.amz_date = date;
-  rc = sigv4_sign(&req, &p, &c->keys, &c->sig);
+  if (!c->fixed_ok) return push_failure(L, "invalid", "cannot sign this request", "credentials");
+  rc = sigv4_sign_fixed(&c->fixed, a->akid, a->secret, a->secret_len, a->token, a->token_len, date, payload_hash,
+                        &c->keys, &c->sig);
   if (rc == SIGV4_ENOMEM) return BUILD_OOM;
   if (rc != SIGV4_OK) return push_failure(L, "invalid", "cannot sign this request", "credentials");
 
@@ -846,12 +868,14 @@ static int l_batch_poll(lua_State *L) {
 
 /* batch:result() -> the oldest finished transfer: slot, then what
  * client:send returns (status, value, request_id, error_type, date,
- * retry_after | nil, kind, message); nothing when none is waiting. The slot
- * is free again. */
+ * retry_after | nil, kind, message), or for the common answer, a 2xx with
+ * {"messageId":"..."}, slot, true, message_id, date. Nothing when none is
+ * waiting. The slot is free again. */
 static int l_batch_result(lua_State *L) {
   batch_ud *u = check_batch(L, 1);
   wa_slot *s;
-  size_t i;
+  size_t i, id_len;
+  const char *id;
   int n;
   if (!wa_batch_next(&u->b, &i)) return 0;
   s = &u->b.slots[i];
@@ -859,6 +883,15 @@ static int l_batch_result(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)i + 1);
   if (s->result != WA_HTTP_OK) {
     n = 1 + push_failure(L, http_kind(s->result), s->http.errbuf, NULL);
+  } else if (s->http.status >= 200 && s->http.status < 300 && s->http.body.len &&
+             just_message_id(s->http.body.data, s->http.body.len, &id, &id_len)) {
+    char date[64];
+    u->http_version = s->http.http_version;
+    lua_pushboolean(L, 1);
+    lua_pushlstring(L, id, id_len);
+    if (wa_http_header(&s->http, "Date", date, sizeof date) >= 0) lua_pushstring(L, date);
+    else lua_pushnil(L);
+    n = 4;
   } else {
     u->http_version = s->http.http_version;
     n = 1 + push_answer(L, &s->http);
