@@ -317,6 +317,13 @@ function Client:send(message, opts)
   if mt ~= "table" and mt ~= "string" then
     error("send: message must be a table or a JSON string (got " .. mt .. ")", 2)
   end
+  if opts == nil and self.phone_number_id then -- the common case: nothing to check but the message
+    if mt == "table" then
+      local ok, verr = validate.message(message, NO_OPTIONS)
+      if not ok then return nil, verr end
+    end
+    return run_send(self, message, self.phone_number_id, self.meta_api_version, self.deadline)
+  end
   local id, version, deadline = check_send_opts(self, opts)
   if not id then return nil, version end
   if mt == "table" then
