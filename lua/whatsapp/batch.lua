@@ -98,8 +98,10 @@ local function run_curl(self, it, job)
   b = b or transport:batch(conc)
 
   local pace = job.rate and pacer(self, id, job.rate)
+  -- per item, only for items that failed once (or have a deadline): most have no entry
   local attempts, costs, skews, started, retry_at = {}, {}, {}, {}, {}
-  local slot_item, slot_creds, slot_offset, slot_dl = {}, {}, {}, {}
+  -- per slot: the attempt in flight there
+  local slot_item, slot_tries, slot_creds, slot_offset, slot_dl = {}, {}, {}, {}, {}
   local free, waiting = {}, {} -- free slots (a stack); items waiting for a retry
   for s = conc, 1, -1 do free[#free + 1] = s end
   local next_fresh, in_flight, finished, failed = 1, 0, job.finished, job.failed
@@ -111,20 +113,22 @@ local function run_curl(self, it, job)
     if progress then progress(finished, n, i, result) end
   end
 
-  local function failure(i, err, retry_after, offset)
-    local delay, cost, skew = it.next_try(self, attempts[i], skews[i], err, retry_after, offset, deadline,
-      started[i])
+  local function failure(i, tries, err, retry_after, offset)
+    local delay, cost, skew = it.next_try(self, tries, skews[i], err, retry_after, offset, deadline, started[i])
     if not delay then return finish(i, { err = err }) end
-    costs[i], skews[i] = cost, skew
+    attempts[i], costs[i], skews[i] = tries, cost, skew
     retry_at[i] = monotonic() + delay
     waiting[#waiting + 1] = i
   end
 
   -- Starts item i in a free slot (or finishes it when it cannot start).
-  local function start(i, now)
-    local creds, cerr = self:credentials()
+  -- creds: what self:credentials() gave for this round of starts.
+  local function start(i, now, creds, cerr)
     local tries = attempts[i] or 0
     if not creds then
+      local own = {} -- each item gets its own copy of the round's error
+      for k, v in pairs(cerr) do own[k] = v end
+      cerr = setmetatable(own, getmetatable(cerr))
       cerr.attempts = tries
       return finish(i, { err = cerr })
     end
@@ -137,15 +141,15 @@ local function run_curl(self, it, job)
     local slot = free[#free]
     free[#free] = nil
     local offset = self._clock_offset
-    attempts[i] = tries + 1
     local ok, kind, text, field = b:add(transport, slot, messages[i], product, id, version, creds.access_key_id,
       creds.secret_access_key, creds.session_token, offset, limit_ms)
     if not ok then
       free[#free + 1] = slot
       local _, err = it.interpret(self, creds, dl, nil, kind, text, field)
-      return failure(i, err, nil, offset)
+      return failure(i, tries + 1, err, nil, offset)
     end
-    slot_item[slot], slot_creds[slot], slot_offset[slot], slot_dl[slot] = i, creds, offset, dl
+    slot_item[slot], slot_tries[slot], slot_creds[slot], slot_offset[slot], slot_dl[slot] =
+      i, tries + 1, creds, offset, dl
     in_flight = in_flight + 1
   end
 
@@ -179,6 +183,7 @@ local function run_curl(self, it, job)
     return at
   end
 
+  local last_date -- the clock is learned once per distinct Date (it changes once a second)
   local function drain()
     while true do
       local slot, status, value, request_id, error_type, date, retry_after = b:result()
@@ -187,14 +192,26 @@ local function run_curl(self, it, job)
       slot_item[slot] = nil
       free[#free + 1] = slot
       in_flight = in_flight - 1
-      local message_id, err, answer_date, after = it.interpret(self, slot_creds[slot], slot_dl[slot], status, value,
-        request_id, error_type, date, retry_after)
-      if answer_date then it.learn_clock(self, answer_date) end
-      if message_id then
-        retry.succeeded(quota, costs[i] or 0)
-        finish(i, { message_id = message_id })
+      if status == true then -- the common answer: value is the messageId, request_id the Date
+        if request_id and request_id ~= last_date then
+          last_date = request_id
+          it.learn_clock(self, request_id)
+        end
+        if quota and (costs[i] or quota.tokens < quota.capacity) then retry.succeeded(quota, costs[i] or 0) end
+        finish(i, { message_id = value })
       else
-        failure(i, err, after, slot_offset[slot])
+        local message_id, err, answer_date, after = it.interpret(self, slot_creds[slot], slot_dl[slot], status,
+          value, request_id, error_type, date, retry_after)
+        if answer_date then
+          last_date = answer_date
+          it.learn_clock(self, answer_date)
+        end
+        if message_id then
+          retry.succeeded(quota, costs[i] or 0)
+          finish(i, { message_id = message_id })
+        else
+          failure(i, slot_tries[slot], err, after, slot_offset[slot])
+        end
       end
     end
   end
@@ -202,6 +219,7 @@ local function run_curl(self, it, job)
   local function loop()
     while finished < n do
       local now = monotonic()
+      local creds, cerr
       while #free > 0 do
         if pace then
           if pace_wait(pace, now) > 0 then break end
@@ -209,7 +227,8 @@ local function run_curl(self, it, job)
         local i = pick(now)
         if not i then break end
         if pace then pace_take(pace, now) end
-        start(i, now)
+        if not creds and not cerr then creds, cerr = self:credentials() end -- once a round
+        start(i, now, creds, cerr)
       end
       if finished >= n then break end
       local at = wake_at(now)
