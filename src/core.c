@@ -287,12 +287,14 @@ typedef struct {
   unsigned long requests;
 } client;
 
-/* Buffers past this size are given back after use: one 2 MB message does
- * not keep 5 MB for the client's life. */
+/* A buffer grown past this size by a big message is given back when a much
+ * smaller one uses it: one 2 MB message does not keep megabytes for the
+ * client's life, and big messages one after the other reuse their buffers
+ * (allocating them again costs page faults). */
 #define KEEP_BYTES (256u * 1024)
 
-static void trim(wa_buf *b) {
-  if (b->cap > KEEP_BYTES) wa_buf_free(b);
+static void trim(wa_buf *b, size_t used) {
+  if (b->cap > KEEP_BYTES && used < b->cap / 8) wa_buf_free(b);
 }
 
 static void client_release(client *c) {
@@ -576,8 +578,8 @@ static int build_send(lua_State *L, client *c, const send_args *a, wa_request *r
     char why[160];
     snprintf(why, sizeof why, "at most %lu bytes of JSON before base64 (got %lu)",
              (unsigned long)c->max_message_bytes, (unsigned long)msg_len);
-    trim(&c->json.text);
-    trim(&c->text);
+    trim(&c->json.text, 0);
+    trim(&c->text, 0);
     return push_failure(L, "invalid", why, "message");
   }
   /* Lua checks credentials first; this guards the header lines of any caller
@@ -593,8 +595,8 @@ static int build_send(lua_State *L, client *c, const send_args *a, wa_request *r
   wa_buf_addstr(&r->body, "{\"message\":\"");
   wa_base64((const unsigned char *)msg, msg_len, r->body.data + r->body.len);
   r->body.len += b64_len;
-  trim(&c->json.text); /* the JSON text is no longer needed */
-  trim(&c->text);
+  trim(&c->json.text, msg_len); /* the JSON text is no longer needed */
+  trim(&c->text, msg_len);
   if (wa_buf_addstr(&r->body, "\",\"metaApiVersion\":") || wa_json_add_string(&r->body, a->ver, a->ver_len) ||
       wa_buf_addstr(&r->body, ",\"originationPhoneNumberId\":") ||
       wa_json_add_string(&r->body, a->id, a->id_len) || wa_buf_addc(&r->body, '}'))
@@ -646,7 +648,7 @@ static int l_client_send(lua_State *L) {
   if ((n = build_send(L, c, &a, &c->req)) != 0) return n < 0 ? fail_oom(L, c) : done(c, n);
   c->requests++;
   r = wa_http_perform(&c->http, "POST", c->url, c->req.list, c->req.body.data, c->req.body.len, limit_ms);
-  trim(&c->req.body);
+  trim(&c->req.body, c->req.body.len);
   if (r != WA_HTTP_OK) return done(c, push_failure(L, http_kind(r), c->http.errbuf, NULL));
   return done(c, push_answer(L, &c->http));
 }
@@ -661,33 +663,38 @@ static int l_client_prepare(lua_State *L) {
   const struct curl_slist *line;
   char length[32];
   int n;
-  luaL_Buffer b;
+  wa_buf *w;
 
   check_send_args(L, 2, &a);
   c = enter_client(L);
   if ((n = build_send(L, c, &a, &c->req)) != 0) return n < 0 ? fail_oom(L, c) : done(c, n);
   c->requests++;
-  /* luaL_Buffer may allocate (and so run a finalizer): the client is busy,
-   * so its buffers stay alive until done() */
-  luaL_buffinit(L, &b);
-  luaL_addstring(&b, "POST ");
-  luaL_addstring(&b, c->path);
-  luaL_addstring(&b, " HTTP/1.1\r\n");
+  /* the whole request in one buffer, then one Lua string (pushing it may run
+   * a finalizer: the client is busy, so its buffers stay until done()) */
+  w = &c->text; /* free once build_send is over */
+  wa_buf_clear(w);
+  snprintf(length, sizeof length, "Content-Length: %lu\r\n\r\n", (unsigned long)c->req.body.len);
+  if (wa_buf_reserve(w, c->req.lines.len + c->req.body.len + strlen(c->path) + 128 +
+                            (c->user_agent ? strlen(c->user_agent) : 0)) != 0)
+    return fail_oom(L, c);
+  wa_buf_addstr(w, "POST ");
+  wa_buf_addstr(w, c->path);
+  wa_buf_addstr(w, " HTTP/1.1\r\n");
   for (line = c->req.list; line; line = line->next) {
     if (strcmp(line->data, "Expect:") == 0) continue; /* a libcurl matter */
-    luaL_addstring(&b, line->data);
-    luaL_addstring(&b, "\r\n");
+    wa_buf_addstr(w, line->data);
+    wa_buf_addstr(w, "\r\n");
   }
   if (c->user_agent) {
-    luaL_addstring(&b, "User-Agent: ");
-    luaL_addstring(&b, c->user_agent);
-    luaL_addstring(&b, "\r\n");
+    wa_buf_addstr(w, "User-Agent: ");
+    wa_buf_addstr(w, c->user_agent);
+    wa_buf_addstr(w, "\r\n");
   }
-  snprintf(length, sizeof length, "Content-Length: %lu\r\n\r\n", (unsigned long)c->req.body.len);
-  luaL_addstring(&b, length);
-  luaL_addlstring(&b, c->req.body.data, c->req.body.len);
-  luaL_pushresult(&b);
-  trim(&c->req.body);
+  wa_buf_addstr(w, length);
+  wa_buf_add(w, c->req.body.data, c->req.body.len);
+  lua_pushlstring(L, w->data, w->len);
+  trim(w, w->len);
+  trim(&c->req.body, c->req.body.len);
   return done(c, 1);
 }
 
@@ -840,7 +847,7 @@ static int l_batch_add(lua_State *L) {
     n = done(c, n);
     return batch_done(u, n);
   }
-  trim(&u->b.slots[slot - 1].http.body);
+  trim(&u->b.slots[slot - 1].http.body, 0); /* the answer it held was read */
   if (wa_batch_start(&u->b, (size_t)slot - 1, c->url, limit_ms) != 0) {
     u->busy = 0;
     c->busy = 0;
@@ -896,7 +903,7 @@ static int l_batch_result(lua_State *L) {
     u->http_version = s->http.http_version;
     n = 1 + push_answer(L, &s->http);
   }
-  trim(&s->req.body);
+  trim(&s->req.body, s->req.body.len);
   return batch_done(u, n);
 }
 
