@@ -4,8 +4,9 @@
 #   make test    deps + build + the whole suite on both runtimes
 #   make demo    deps + build + send one message through the local stand-in
 #                (or for real, with AWS credentials, WHATSAPP_PHONE_NUMBER_ID and WHATSAPP_TO set)
+#   make bench   the benchmark of BENCHMARKS.md (needs a quiet machine; Node and npm for the JS SDK peer)
 
-SRC := src/core.c src/sigv4.c src/json.c src/http.c src/crypto.c src/buf.c
+SRC := src/core.c src/sigv4.c src/json.c src/http.c src/crypto.c src/buf.c src/batch.c
 HDR := $(wildcard src/*.h)
 
 CC ?= cc
@@ -26,7 +27,7 @@ DEB_PACKAGES := gcc make pkg-config lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-
 # what make valgrind, fuzz and check need on top (make test does not install them)
 CHECK_PACKAGES := valgrind clang libclang-rt-dev
 
-.PHONY: all deps deps-check test check asan valgrind fuzz soak demo lint bench-standin clean
+.PHONY: all deps deps-check test check asan valgrind fuzz soak demo lint bench bench-deps bench-standin clean
 
 all: build/lua5.4/whatsapp/core.so build/luajit/whatsapp/core.so
 
@@ -123,6 +124,20 @@ clean:
 # than 1 MiB after the warm-up (bench/soak.lua). Takes about a minute per runtime.
 soak: deps all
 	@bash bench/soak.sh 100000
+
+# The libcurl ceilings and OpenSSL alone (bench/ceiling.c): not part of the module.
+build/bench/ceiling: bench/ceiling.c Makefile
+	@mkdir -p $(@D)
+	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L $(WARN) -O2 -o $@ bench/ceiling.c -lcurl -lcrypto
+
+# Node and npm for the JS SDK peer (bench/package.json pins it; npm ci installs it in bench/node_modules)
+bench-deps:
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs npm >/dev/null; }
+
+bench: deps bench-deps all build/bench/ceiling
+	@bash bench/run.sh
 
 # sends/s of a 10,000-message loop against the stand-in, next to a botocore peer
 bench-standin: deps all

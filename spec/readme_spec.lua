@@ -128,6 +128,17 @@ describe("README", function()
       GetWhatsAppMessageMedia = 2, DeleteWhatsAppMessageMedia = 1 }, ops)
   end)
 
+  it("batch example sends three messages, refuses the fourth, and reports each", function()
+    H.require_standin()
+    H.reset()
+    local out = run_block(block_with("client:send_batch(messages"), env)
+    assert.matches("exit=0", out)
+    assert.matches("3 sent, 1 failed", out)
+    assert.matches("4\tto\tto: must start with", out)
+    for k = 1, 4 do assert.matches(k .. "/4: message %d ", out) end
+    assert.are.equal(3, #H.messages())
+  end)
+
   it("Messages examples run as one script and every send reaches the service", function()
     H.require_standin()
     H.reset()

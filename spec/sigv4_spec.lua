@@ -163,3 +163,38 @@ describe("signing key cache", function()
     assert.are.equal("invalid", kind)
   end)
 end)
+
+-- A client signs its sends with a head of the canonical request built once
+-- (sigv4_sign_fixed): every signature must equal the general signer's.
+describe("the send path's signer", function()
+  local cases = {
+    { path = "/v1/whatsapp/send", host = "social-messaging.us-east-1.amazonaws.com", region = "us-east-1" },
+    { path = "/v1/whatsapp/send", host = "127.0.0.1:8443", region = "eu-west-2", token = "tok/EN+==" },
+    { path = "/a/./b/../v1//whatsapp/send/", host = " spaced.example ", region = "ap-south-1" },
+    { path = "/v1/wh%41tsapp/s%20end", host = "[::1]:9", region = "us-gov-west-1", token = "  two  spaces\tand tab " },
+    { path = "/", host = "h", region = "cn-north-1", token = "" },
+  }
+  for k, case in ipairs(cases) do
+    it("equals the general signer (" .. k .. ")", function()
+      local c = core.new_client { url = "http://127.0.0.1:9" .. case.path, path = case.path, host = case.host,
+        region = case.region, service = "social-messaging", connect_timeout_ms = 100, timeout_ms = 100,
+        max_message_bytes = 2048000 }
+      local akid, secret = "AKIDEXAMPLE" .. k, "secret/" .. k .. "+key"
+      for _, offset in ipairs { 0, 86400 * 3 } do
+        local request = assert(c:prepare({ to = "+1", type = "text", text = { body = "k" .. k } }, "whatsapp",
+          "phone-number-id-1", "v20.0", akid, secret, case.token, offset))
+        local head, body = request:match("^(.-)\r\n\r\n(.*)$")
+        local headers = {}
+        for name, value in head:gmatch("\r\n([^:\r\n]+): ([^\r\n]*)") do headers[name:lower()] = value end
+        local date = headers["x-amz-date"]
+        local signed = { { "content-type", "application/json" }, { "host", case.host }, { "x-amz-date", date } }
+        if case.token then signed[#signed + 1] = { "x-amz-security-token", case.token } end
+        local want = assert(core.sign { method = "POST", path = case.path, headers = signed, body = body,
+          access_key_id = akid, secret_access_key = secret, region = case.region, service = "social-messaging",
+          amz_date = date })
+        assert.are.equal(want.authorization, headers.authorization)
+      end
+      c:close()
+    end)
+  end
+end)

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int wa_buf_reserve(wa_buf *b, size_t extra) {
+int wa_buf_grow(wa_buf *b, size_t extra) {
   size_t need, cap;
   char *p;
   if (extra > (size_t)-1 - b->len - 1) return -1;
@@ -15,22 +15,6 @@ int wa_buf_reserve(wa_buf *b, size_t extra) {
   if (p == NULL) return -1;
   b->data = p;
   b->cap = cap;
-  return 0;
-}
-
-int wa_buf_add(wa_buf *b, const void *p, size_t n) {
-  if (n == 0) return 0;
-  if (wa_buf_reserve(b, n) != 0) return -1;
-  memcpy(b->data + b->len, p, n);
-  b->len += n;
-  return 0;
-}
-
-int wa_buf_addstr(wa_buf *b, const char *s) { return wa_buf_add(b, s, strlen(s)); }
-
-int wa_buf_addc(wa_buf *b, char c) {
-  if (wa_buf_reserve(b, 1) != 0) return -1;
-  b->data[b->len++] = c;
   return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "batch.h"
 #include "buf.h"
 #include "compat.h"
 #include "crypto.h"
@@ -22,6 +23,7 @@
 
 #define CLIENT_MT "whatsapp.core.Client"
 #define SIGNER_MT "whatsapp.core.Signer"
+#define BATCH_MT "whatsapp.core.Batch"
 #define VERSION "0.1.0"
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -71,13 +73,6 @@ static wa_json_scratch *new_scratch(lua_State *L) {
   return s;
 }
 
-static int format_amz_date(long offset_seconds, char out[17]) {
-  time_t now = time(NULL) + (time_t)offset_seconds;
-  struct tm tm;
-  if (gmtime_r(&now, &tm) == NULL) return -1;
-  return strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm) == 16 ? 0 : -1;
-}
-
 /* ---- JSON and crypto functions --------------------------------------------- */
 
 /* core.encode(value[, default_product]) -> json | nil, "invalid", message, field */
@@ -87,10 +82,10 @@ static int l_encode(lua_State *L) {
   int rc;
   luaL_checkany(L, 1);
   s = new_scratch(L);
-  rc = wa_json_encode(L, 1, &s->box, product, &s->err);
+  rc = wa_json_encode(L, 1, &s->text, &s->keys, product, &s->err);
   if (rc == -2) return luaL_error(L, "not enough memory");
   if (rc != 0) return push_failure(L, "invalid", s->err.message, s->err.field.data ? s->err.field.data : "");
-  lua_pushstring(L, s->box.text);
+  lua_pushlstring(L, s->text.data, s->text.len);
   wa_json_scratch_free(s);
   return 1;
 }
@@ -268,7 +263,7 @@ static int l_sign(lua_State *L) {
 typedef struct {
   wa_http http;
   int open;
-  int busy;          /* inside send or request: see done() */
+  int busy;          /* inside a call that uses its buffers: see done() */
   int close_pending; /* close() was called while busy */
   char *url;     /* endpoint + /v1/whatsapp/send */
   char *path;    /* the path part of url, as signed */
@@ -277,15 +272,30 @@ typedef struct {
   char *service;
   char *ca_file;
   char *user_agent;
+  size_t host_len;
   size_t max_message_bytes;
   sigv4_key_cache keys;
+  sigv4_fixed fixed; /* the signed part of every send that never changes */
+  int fixed_ok;      /* 0: region, service, host or path cannot be signed */
   sigv4_out sig;
   wa_json_scratch json;
-  wa_buf text; /* a caller's JSON text with messaging_product spliced in */
-  wa_buf body;
-  wa_buf lines; /* request header lines, NUL-separated */
+  wa_buf text;    /* a caller's JSON text with messaging_product spliced in */
+  wa_request req; /* the request of send and prepare */
+  wa_buf nodes;   /* the header list of request() */
+  time_t date_at; /* the second amz_date was formatted for */
+  char amz_date[17];
   unsigned long requests;
 } client;
+
+/* A buffer grown past this size by a big message is given back when a much
+ * smaller one uses it: one 2 MB message does not keep megabytes for the
+ * client's life, and big messages one after the other reuse their buffers
+ * (allocating them again costs page faults). */
+#define KEEP_BYTES (256u * 1024)
+
+static void trim(wa_buf *b, size_t used) {
+  if (b->cap > KEEP_BYTES && used < b->cap / 8) wa_buf_free(b);
+}
 
 static void client_release(client *c) {
   /* not "if (c->open)": a close() during a call clears open before the
@@ -301,21 +311,28 @@ static void client_release(client *c) {
   free(c->user_agent);
   c->url = c->path = c->host = c->region = c->service = c->ca_file = c->user_agent = NULL;
   sigv4_cache_clear(&c->keys);
+  sigv4_fixed_free(&c->fixed);
   sigv4_out_free(&c->sig);
   wa_json_scratch_free(&c->json);
   wa_buf_free(&c->text);
-  wa_buf_free(&c->body);
-  wa_buf_free(&c->lines);
+  wa_request_free(&c->req);
+  wa_buf_free(&c->nodes);
 }
 
-/* Call after every argument is converted (a conversion may run the GC, and a
- * finalizer may close this client). Marks the client busy: until done(), a
- * close() only takes effect later, so the buffers being pushed to Lua (which
- * may run the GC again) stay alive. */
-static client *enter_client(lua_State *L) {
-  client *c = (client *)luaL_checkudata(L, 1, CLIENT_MT);
+/* The client at idx, ready for a call: open and not inside another call.
+ * Call after every argument is converted (a conversion may run the GC, and a
+ * finalizer may close this client), then mark it busy. */
+static client *check_client(lua_State *L, int idx) {
+  client *c = (client *)luaL_checkudata(L, idx, CLIENT_MT);
   if (!c->open) luaL_error(L, "whatsapp client is closed");
   if (c->busy) luaL_error(L, "whatsapp client is busy (used again from a finalizer?)");
+  return c;
+}
+
+/* Marks the client busy: until done(), a close() only takes effect later, so
+ * the buffers being pushed to Lua (which may run the GC again) stay alive. */
+static client *enter_client(lua_State *L) {
+  client *c = check_client(L, 1);
   c->busy = 1;
   return c;
 }
@@ -393,6 +410,7 @@ static int l_new_client(lua_State *L) {
   c->service = config_string(L, "service", 1);
   c->ca_file = config_string(L, "ca_file", 0);
   c->user_agent = config_string(L, "user_agent", 0);
+  c->host_len = strlen(c->host);
   c->max_message_bytes = (size_t)config_long(L, "max_message_bytes");
   hc.connect_timeout_ms = config_long(L, "connect_timeout_ms");
   hc.timeout_ms = config_long(L, "timeout_ms");
@@ -411,22 +429,18 @@ static int l_new_client(lua_State *L) {
   hc.user_agent = c->user_agent;
   if (wa_http_init(&c->http, &hc) != 0) return luaL_error(L, "libcurl could not make a handle");
   c->open = 1;
+  switch (sigv4_fixed_init(&c->fixed, "POST", c->path, strlen(c->path), "application/json", c->host, c->host_len,
+                           c->region, c->service)) {
+    case SIGV4_OK: c->fixed_ok = 1; break;
+    case SIGV4_ENOMEM: return luaL_error(L, "not enough memory");
+    default: c->fixed_ok = 0; /* every send says it cannot be signed */
+  }
   return 1;
 }
 
 static int add_line(wa_buf *b, const char *a, const char *v, size_t vlen) {
   if (wa_buf_addstr(b, a) || wa_buf_add(b, v, vlen) || wa_buf_addc(b, '\0')) return -1;
   return 0;
-}
-
-/* Splits the NUL-separated lines into an array of pointers (at most max). */
-static size_t line_pointers(const wa_buf *b, const char **out, size_t max) {
-  size_t n = 0, i = 0;
-  while (i < b->len && n < max) {
-    out[n++] = b->data + i;
-    i += strlen(b->data + i) + 1;
-  }
-  return n;
 }
 
 static const char *http_kind(wa_http_result r) {
@@ -441,72 +455,127 @@ static const char *http_kind(wa_http_result r) {
   }
 }
 
+static const char *skip_space(const char *p, const char *e) {
+  while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+  return p;
+}
+
+/* The service's answer to a send, {"messageId":"<id>"}, read without a JSON
+ * parser: 1 with the id, or 0 for anything else (then decoded in full). */
+static int just_message_id(const char *s, size_t n, const char **id, size_t *id_len) {
+  const char *p = s, *e = s + n, *start;
+  p = skip_space(p, e);
+  if (e - p < 13 || memcmp(p, "{", 1) != 0) return 0;
+  p = skip_space(p + 1, e);
+  if (e - p < 12 || memcmp(p, "\"messageId\"", 11) != 0) return 0;
+  p = skip_space(p + 11, e);
+  if (p >= e || *p != ':') return 0;
+  p = skip_space(p + 1, e);
+  if (p >= e || *p != '"') return 0;
+  start = ++p;
+  while (p < e && *p != '"') {
+    if (*p == '\\' || (unsigned char)*p < 0x20) return 0;
+    p++;
+  }
+  if (p >= e) return 0;
+  *id = start;
+  *id_len = (size_t)(p - start);
+  p = skip_space(p + 1, e);
+  if (p >= e || *p != '}') return 0;
+  return skip_space(p + 1, e) == e;
+}
+
 /* Pushes status, value (decoded JSON, or the raw text), request_id,
- * error_type, date, retry_after. */
-static int push_answer(lua_State *L, client *c) {
-  char rid[128], etype[256], date[64], retry[32];
-  lua_pushinteger(L, (lua_Integer)c->http.status);
-  if (c->http.body.len == 0 || wa_json_decode(L, c->http.body.data, c->http.body.len) != 0)
-    lua_pushlstring(L, c->http.body.data ? c->http.body.data : "", c->http.body.len);
-  if (wa_http_header(&c->http, "x-amzn-RequestId", rid, sizeof rid) >= 0) lua_pushstring(L, rid);
+ * error_type, date, retry_after of the answer h holds. */
+static int push_answer(lua_State *L, const wa_http *h) {
+  wa_http_answer a;
+  const char *id;
+  size_t id_len;
+  wa_http_answer_headers(h, &a);
+  lua_pushinteger(L, (lua_Integer)h->status);
+  if (h->body.len && just_message_id(h->body.data, h->body.len, &id, &id_len)) {
+    lua_createtable(L, 0, 1);
+    lua_pushlstring(L, id, id_len);
+    lua_setfield(L, -2, "messageId");
+  } else if (h->body.len == 0 || wa_json_decode(L, h->body.data, h->body.len) != 0) {
+    lua_pushlstring(L, h->body.data ? h->body.data : "", h->body.len);
+  }
+  if (a.present & (1 << WA_ANSWER_REQUEST_ID)) lua_pushstring(L, a.request_id);
   else lua_pushnil(L);
-  if (wa_http_header(&c->http, "x-amzn-ErrorType", etype, sizeof etype) >= 0) lua_pushstring(L, etype);
+  if (a.present & (1 << WA_ANSWER_ERROR_TYPE)) lua_pushstring(L, a.error_type);
   else lua_pushnil(L);
-  if (wa_http_header(&c->http, "Date", date, sizeof date) >= 0) lua_pushstring(L, date);
+  if (a.present & (1 << WA_ANSWER_DATE)) lua_pushstring(L, a.date);
   else lua_pushnil(L);
-  if (wa_http_header(&c->http, "x-amz-retry-after", retry, sizeof retry) >= 0) lua_pushstring(L, retry);
+  if (a.present & (1 << WA_ANSWER_RETRY_AFTER)) lua_pushstring(L, a.retry_after);
   else lua_pushnil(L);
   return 6;
 }
 
-/* The arguments of client:send and client:prepare, converted before the
- * client is entered (a conversion may run the GC). */
+/* The arguments of client:send and client:prepare (and batch:add), from
+ * index base on: message, product, id, version, akid, secret, token, offset.
+ * Converted before any client is entered (a conversion may run the GC). */
 typedef struct {
+  int msg; /* the stack index of the message */
   const char *product, *id, *ver, *akid, *secret, *token;
   size_t id_len, ver_len, akid_len, secret_len, token_len;
   long offset;
 } send_args;
 
-static void check_send_args(lua_State *L, send_args *a) {
-  a->product = luaL_optstring(L, 3, NULL);
-  a->id = luaL_checklstring(L, 4, &a->id_len);
-  a->ver = luaL_checklstring(L, 5, &a->ver_len);
-  a->akid = luaL_checklstring(L, 6, &a->akid_len);
-  a->secret = luaL_checklstring(L, 7, &a->secret_len);
+static void check_send_args(lua_State *L, int base, send_args *a) {
+  a->msg = base;
+  a->product = luaL_optstring(L, base + 1, NULL);
+  a->id = luaL_checklstring(L, base + 2, &a->id_len);
+  a->ver = luaL_checklstring(L, base + 3, &a->ver_len);
+  a->akid = luaL_checklstring(L, base + 4, &a->akid_len);
+  a->secret = luaL_checklstring(L, base + 5, &a->secret_len);
   a->token_len = 0;
-  a->token = luaL_optlstring(L, 8, NULL, &a->token_len);
-  a->offset = lua_isnoneornil(L, 9) ? 0 : check_range(L, 9, -86400.0 * 366, 86400.0 * 366, "clock offset");
-  if (lua_type(L, 2) != LUA_TSTRING) luaL_checktype(L, 2, LUA_TTABLE);
+  a->token = luaL_optlstring(L, base + 6, NULL, &a->token_len);
+  a->offset = lua_isnoneornil(L, base + 7) ? 0
+                                           : check_range(L, base + 7, -86400.0 * 366, 86400.0 * 366, "clock offset");
+  if (lua_type(L, base) != LUA_TSTRING) luaL_checktype(L, base, LUA_TTABLE);
 }
 
-/* Encodes the message (argument 2), base64s it into the AWS body and signs:
- * c->body holds the body and c->lines the header lines (NUL-separated,
- * "Expect:" last). Returns 0, or the count of the failure it pushed. */
-static int build_send(lua_State *L, client *c, const send_args *a) {
+/* X-Amz-Date for now + offset, formatted again only when the second changes. */
+static const char *amz_date(client *c, long offset_seconds) {
+  time_t now = time(NULL) + (time_t)offset_seconds;
+  if (now != c->date_at || c->amz_date[0] == '\0') {
+    struct tm tm;
+    if (gmtime_r(&now, &tm) == NULL || strftime(c->amz_date, sizeof c->amz_date, "%Y%m%dT%H%M%SZ", &tm) != 16) {
+      c->amz_date[0] = '\0';
+      return NULL;
+    }
+    c->date_at = now;
+  }
+  return c->amz_date;
+}
+
+/* Encodes the message (a->msg), base64s it into the AWS body and signs: r
+ * gets the body, the header lines ("Expect:" last) and the list over them.
+ * Returns 0, the count of the failure it pushed, or BUILD_OOM (nothing
+ * pushed; the caller raises once its own state is settled). */
+#define BUILD_OOM (-1)
+static int build_send(lua_State *L, client *c, const send_args *a, wa_request *r) {
   size_t msg_len = 0, b64_len;
-  const char *msg = NULL;
-  char amz_date[17], payload_hash[65];
-  sigv4_header hs[4];
-  sigv4_request req;
-  sigv4_params p;
+  const char *msg = NULL, *date;
+  char payload_hash[65];
   int rc;
 
   /* 1. the WhatsApp message as JSON bytes */
-  if (lua_type(L, 2) == LUA_TSTRING) {
-    msg = lua_tolstring(L, 2, &msg_len);
+  if (lua_type(L, a->msg) == LUA_TSTRING) {
+    msg = lua_tolstring(L, a->msg, &msg_len);
     rc = wa_json_normalize_text(msg, msg_len, &c->json.box, a->product, &c->text, &c->json.err);
     if (rc == 0 && c->text.len) {
       msg = c->text.data;
       msg_len = c->text.len;
     }
   } else {
-    rc = wa_json_encode(L, 2, &c->json.box, a->product, &c->json.err);
+    rc = wa_json_encode(L, a->msg, &c->json.text, &c->json.keys, a->product, &c->json.err);
     if (rc == 0) {
-      msg = c->json.box.text;
-      msg_len = strlen(msg);
+      msg = c->json.text.data;
+      msg_len = c->json.text.len;
     }
   }
-  if (rc == -2) return fail_oom(L, c);
+  if (rc == -2) return BUILD_OOM;
   if (rc != 0) {
     /* the field is the path inside the message, as builders name it: text.body */
     const char *f = c->json.err.field.len ? c->json.err.field.data : "message";
@@ -516,78 +585,59 @@ static int build_send(lua_State *L, client *c, const send_args *a) {
     char why[160];
     snprintf(why, sizeof why, "at most %lu bytes of JSON before base64 (got %lu)",
              (unsigned long)c->max_message_bytes, (unsigned long)msg_len);
-    wa_json_box_clear(&c->json.box);
+    trim(&c->json.text, 0);
+    trim(&c->text, 0);
     return push_failure(L, "invalid", why, "message");
   }
   /* Lua checks these first; the C API guards any other caller. They go into
    * the JSON body, which must be UTF-8 or the service refuses it whole. */
   if (!wa_utf8_valid(a->id, a->id_len) || !wa_utf8_valid(a->ver, a->ver_len)) {
-    wa_json_box_clear(&c->json.box);
+    trim(&c->json.text, 0);
+    trim(&c->text, 0);
     return push_failure(L, "invalid", "must be valid UTF-8",
                         wa_utf8_valid(a->id, a->id_len) ? "meta_api_version" : "phone_number_id");
   }
   /* A CR or LF in a credential would inject a header line. */
   if (has_crlf(a->akid, a->akid_len) || has_crlf(a->secret, a->secret_len) ||
-      (a->token && has_crlf(a->token, a->token_len))) {
-    wa_json_box_clear(&c->json.box);
+      (a->token && has_crlf(a->token, a->token_len)))
     return push_failure(L, "invalid", "must not contain CR or LF", "credentials");
-  }
 
   /* 2. the AWS body: {"message":"<base64>","metaApiVersion":..,"originationPhoneNumberId":..} */
   b64_len = wa_base64_len(msg_len);
-  wa_buf_clear(&c->body);
-  if (wa_buf_reserve(&c->body, b64_len + a->id_len + a->ver_len + 80) != 0) return fail_oom(L, c);
-  wa_buf_addstr(&c->body, "{\"message\":\"");
-  wa_base64((const unsigned char *)msg, msg_len, c->body.data + c->body.len);
-  c->body.len += b64_len;
-  wa_json_box_clear(&c->json.box); /* the JSON text is no longer needed */
-  wa_buf_clear(&c->text);
-  if (wa_buf_addstr(&c->body, "\",\"metaApiVersion\":") || wa_json_add_string(&c->body, a->ver, a->ver_len) ||
-      wa_buf_addstr(&c->body, ",\"originationPhoneNumberId\":") ||
-      wa_json_add_string(&c->body, a->id, a->id_len) || wa_buf_addc(&c->body, '}'))
-    return fail_oom(L, c);
+  wa_buf_clear(&r->body);
+  if (wa_buf_reserve(&r->body, b64_len + a->id_len + a->ver_len + 80) != 0) return BUILD_OOM;
+  wa_buf_addstr(&r->body, "{\"message\":\"");
+  wa_base64((const unsigned char *)msg, msg_len, r->body.data + r->body.len);
+  r->body.len += b64_len;
+  trim(&c->json.text, msg_len); /* the JSON text is no longer needed */
+  trim(&c->text, msg_len);
+  if (wa_buf_addstr(&r->body, "\",\"metaApiVersion\":") || wa_json_add_string(&r->body, a->ver, a->ver_len) ||
+      wa_buf_addstr(&r->body, ",\"originationPhoneNumberId\":") ||
+      wa_json_add_string(&r->body, a->id, a->id_len) || wa_buf_addc(&r->body, '}'))
+    return BUILD_OOM;
 
   /* 3. sign */
-  if (format_amz_date(a->offset, amz_date) != 0)
-    return push_failure(L, "invalid", "the clock cannot be read", "clock");
-  if (wa_sha256_hex(c->body.data, c->body.len, payload_hash) != 0) return fail_oom(L, c);
-  hs[0].name = "content-type", hs[0].name_len = 12;
-  hs[0].value = "application/json", hs[0].value_len = 16;
-  hs[1].name = "host", hs[1].name_len = 4;
-  hs[1].value = c->host, hs[1].value_len = strlen(c->host);
-  hs[2].name = "x-amz-date", hs[2].name_len = 10;
-  hs[2].value = amz_date, hs[2].value_len = 16;
-  hs[3].name = "x-amz-security-token", hs[3].name_len = 20;
-  hs[3].value = a->token, hs[3].value_len = a->token_len;
-  memset(&req, 0, sizeof req);
-  req.method = "POST";
-  req.path = c->path;
-  req.path_len = strlen(c->path);
-  req.headers = hs;
-  req.n_headers = a->token ? 4 : 3;
-  req.payload_hash = payload_hash;
-  req.normalize_path = 1;
-  req.double_encode = 1;
-  p.access_key_id = a->akid;
-  p.secret_access_key = a->secret;
-  p.secret_len = a->secret_len;
-  p.region = c->region;
-  p.service = c->service;
-  p.amz_date = amz_date;
-  rc = sigv4_sign(&req, &p, &c->keys, &c->sig);
-  if (rc == SIGV4_ENOMEM) return fail_oom(L, c);
+  date = amz_date(c, a->offset);
+  if (date == NULL) return push_failure(L, "invalid", "the clock cannot be read", "clock");
+  if (wa_hasher_sha256_hex(&c->keys.hasher, r->body.data, r->body.len, payload_hash) != 0) return BUILD_OOM;
+  if (!c->fixed_ok) return push_failure(L, "invalid", "cannot sign this request", "credentials");
+  rc = sigv4_sign_fixed(&c->fixed, a->akid, a->secret, a->secret_len, a->token, a->token_len, date, payload_hash,
+                        &c->keys, &c->sig);
+  if (rc == SIGV4_ENOMEM) return BUILD_OOM;
   if (rc != SIGV4_OK) return push_failure(L, "invalid", "cannot sign this request", "credentials");
 
-  /* 4. the header lines */
-  wa_buf_clear(&c->lines);
-  if (add_line(&c->lines, "Host: ", c->host, strlen(c->host)) ||
-      add_line(&c->lines, "Content-Type: ", "application/json", 16) ||
-      add_line(&c->lines, "X-Amz-Date: ", amz_date, 16) ||
-      (a->token && add_line(&c->lines, "X-Amz-Security-Token: ", a->token, a->token_len)) ||
-      add_line(&c->lines, "Authorization: ", c->sig.authorization.data, c->sig.authorization.len) ||
-      add_line(&c->lines, "Accept: ", "application/json", 16) ||
-      add_line(&c->lines, "Expect:", "", 0))
-    return fail_oom(L, c);
+  /* 4. the header lines, and the list libcurl reads them from */
+  wa_buf_clear(&r->lines);
+  if (add_line(&r->lines, "Host: ", c->host, c->host_len) ||
+      add_line(&r->lines, "Content-Type: ", "application/json", 16) ||
+      add_line(&r->lines, "X-Amz-Date: ", date, 16) ||
+      (a->token && add_line(&r->lines, "X-Amz-Security-Token: ", a->token, a->token_len)) ||
+      add_line(&r->lines, "Authorization: ", c->sig.authorization.data, c->sig.authorization.len) ||
+      add_line(&r->lines, "Accept: ", "application/json", 16) ||
+      add_line(&r->lines, "Expect:", "", 0))
+    return BUILD_OOM;
+  r->list = wa_http_list(&r->nodes, &r->lines);
+  if (r->list == NULL) return BUILD_OOM;
   return 0;
 }
 
@@ -603,20 +653,18 @@ static int l_client_send(lua_State *L) {
   send_args a;
   long limit_ms;
   client *c;
-  const char *lines[8];
-  size_t n_lines;
   wa_http_result r;
   int n;
 
-  check_send_args(L, &a);
+  check_send_args(L, 2, &a);
   limit_ms = lua_isnoneornil(L, 10) ? 0 : check_range(L, 10, 1, 2147483647.0, "time limit");
   c = enter_client(L);
-  if ((n = build_send(L, c, &a)) != 0) return done(c, n);
-  n_lines = line_pointers(&c->lines, lines, 8);
+  if ((n = build_send(L, c, &a, &c->req)) != 0) return n < 0 ? fail_oom(L, c) : done(c, n);
   c->requests++;
-  r = wa_http_perform(&c->http, "POST", c->url, lines, n_lines, c->body.data, c->body.len, limit_ms);
+  r = wa_http_perform(&c->http, "POST", c->url, c->req.list, c->req.body.data, c->req.body.len, limit_ms);
+  trim(&c->req.body, c->req.body.len);
   if (r != WA_HTTP_OK) return done(c, push_failure(L, http_kind(r), c->http.errbuf, NULL));
-  return done(c, push_answer(L, c));
+  return done(c, push_answer(L, &c->http));
 }
 
 /* client:prepare(...the arguments of send but limit_ms...) -> the whole
@@ -626,37 +674,41 @@ static int l_client_send(lua_State *L) {
 static int l_client_prepare(lua_State *L) {
   send_args a;
   client *c;
-  size_t i, n_lines;
-  const char *lines[8];
+  const struct curl_slist *line;
   char length[32];
   int n;
-  luaL_Buffer b;
+  wa_buf *w;
 
-  check_send_args(L, &a);
+  check_send_args(L, 2, &a);
   c = enter_client(L);
-  if ((n = build_send(L, c, &a)) != 0) return done(c, n);
-  n_lines = line_pointers(&c->lines, lines, 8);
+  if ((n = build_send(L, c, &a, &c->req)) != 0) return n < 0 ? fail_oom(L, c) : done(c, n);
   c->requests++;
-  /* luaL_Buffer may allocate (and so run a finalizer): the client is busy,
-   * so its buffers stay alive until done() */
-  luaL_buffinit(L, &b);
-  luaL_addstring(&b, "POST ");
-  luaL_addstring(&b, c->path);
-  luaL_addstring(&b, " HTTP/1.1\r\n");
-  for (i = 0; i < n_lines; i++) {
-    if (strcmp(lines[i], "Expect:") == 0) continue; /* a libcurl matter */
-    luaL_addstring(&b, lines[i]);
-    luaL_addstring(&b, "\r\n");
+  /* the whole request in one buffer, then one Lua string (pushing it may run
+   * a finalizer: the client is busy, so its buffers stay until done()) */
+  w = &c->text; /* free once build_send is over */
+  wa_buf_clear(w);
+  snprintf(length, sizeof length, "Content-Length: %lu\r\n\r\n", (unsigned long)c->req.body.len);
+  if (wa_buf_reserve(w, c->req.lines.len + c->req.body.len + strlen(c->path) + 128 +
+                            (c->user_agent ? strlen(c->user_agent) : 0)) != 0)
+    return fail_oom(L, c);
+  wa_buf_addstr(w, "POST ");
+  wa_buf_addstr(w, c->path);
+  wa_buf_addstr(w, " HTTP/1.1\r\n");
+  for (line = c->req.list; line; line = line->next) {
+    if (strcmp(line->data, "Expect:") == 0) continue; /* a libcurl matter */
+    wa_buf_addstr(w, line->data);
+    wa_buf_addstr(w, "\r\n");
   }
   if (c->user_agent) {
-    luaL_addstring(&b, "User-Agent: ");
-    luaL_addstring(&b, c->user_agent);
-    luaL_addstring(&b, "\r\n");
+    wa_buf_addstr(w, "User-Agent: ");
+    wa_buf_addstr(w, c->user_agent);
+    wa_buf_addstr(w, "\r\n");
   }
-  snprintf(length, sizeof length, "Content-Length: %lu\r\n\r\n", (unsigned long)c->body.len);
-  luaL_addstring(&b, length);
-  luaL_addlstring(&b, c->body.data, c->body.len);
-  luaL_pushresult(&b);
+  wa_buf_addstr(w, length);
+  wa_buf_add(w, c->req.body.data, c->req.body.len);
+  lua_pushlstring(L, w->data, w->len);
+  trim(w, w->len);
+  trim(&c->req.body, c->req.body.len);
   return done(c, 1);
 }
 
@@ -670,8 +722,7 @@ static int l_client_request(lua_State *L) {
   const char *body = luaL_optlstring(L, 5, NULL, &body_len);
   long limit_ms = lua_isnoneornil(L, 6) ? 0 : check_range(L, 6, 1, 2147483647.0, "time limit");
   client *c;
-  const char *lines[64];
-  size_t n_lines;
+  struct curl_slist *list;
   int count = 0;
   wa_http_result r;
 
@@ -681,7 +732,7 @@ static int l_client_request(lua_State *L) {
   if (has_crlf(url, url_len) || strchr(url, ' '))
     return push_failure(L, "invalid", "URL holds a space, CR, LF or NUL", "url");
   c = enter_client(L);
-  wa_buf_clear(&c->lines);
+  wa_buf_clear(&c->req.lines);
   if (!lua_isnoneornil(L, 4)) {
     lua_pushnil(L);
     while (lua_next(L, 4) != 0) {
@@ -696,16 +747,17 @@ static int l_client_request(lua_State *L) {
       if (has_crlf(k, kn) || has_crlf(v, vn) || memchr(k, ':', kn) || kn == 0)
         return done(c, push_failure(L, "invalid", "header name or value is empty or holds CR, LF, NUL or ':'", k));
       if (++count > 48) return done(c, push_failure(L, "invalid", "more than 48 headers", NULL));
-      if (wa_buf_add(&c->lines, k, kn) || wa_buf_addstr(&c->lines, vn ? ": " : ";") ||
-          add_line(&c->lines, "", v, vn))
+      if (wa_buf_add(&c->req.lines, k, kn) || wa_buf_addstr(&c->req.lines, vn ? ": " : ";") ||
+          add_line(&c->req.lines, "", v, vn))
         return fail_oom(L, c);
       lua_pop(L, 1);
     }
   }
-  if (add_line(&c->lines, "Expect:", "", 0)) return fail_oom(L, c);
-  n_lines = line_pointers(&c->lines, lines, 64);
+  if (add_line(&c->req.lines, "Expect:", "", 0)) return fail_oom(L, c);
+  list = wa_http_list(&c->nodes, &c->req.lines);
+  if (list == NULL) return fail_oom(L, c);
   c->requests++;
-  r = wa_http_perform(&c->http, method, url, lines, n_lines, body, body_len, limit_ms);
+  r = wa_http_perform(&c->http, method, url, list, body, body_len, limit_ms);
   if (r != WA_HTTP_OK) return done(c, push_failure(L, http_kind(r), c->http.errbuf, NULL));
   lua_pushinteger(L, (lua_Integer)c->http.status);
   lua_pushlstring(L, c->http.body.data ? c->http.body.data : "", c->http.body.len);
@@ -725,7 +777,194 @@ static int l_client_request(lua_State *L) {
   return done(c, 3);
 }
 
-/* client:stats() -> {requests=, key_derivations=, http_version=} */
+/* ---- batches: many requests in flight on a libcurl multi handle ---------- */
+
+/* A Batch userdata owns its multi handle, easy handles and request buffers
+ * (batch.c). It holds no pointer to the client: each add() is given the
+ * client, whose encoder and signer build the request into a slot; libcurl
+ * keeps its own copies of the URL and settings. Lua decides what to add when
+ * (retries, pacing); this only moves bytes. */
+typedef struct {
+  wa_batch b;
+  int open;
+  int busy;          /* inside a call that uses the slots: see batch_done() */
+  int close_pending; /* close() was called while busy */
+  long http_version; /* of the last answer */
+} batch_ud;
+
+static void batch_release(batch_ud *u) {
+  if (u->open) wa_batch_free(&u->b);
+  u->open = 0;
+}
+
+static batch_ud *check_batch(lua_State *L, int idx) {
+  batch_ud *u = (batch_ud *)luaL_checkudata(L, idx, BATCH_MT);
+  if (!u->open) luaL_error(L, "whatsapp batch is closed");
+  if (u->busy) luaL_error(L, "whatsapp batch is busy (used again from a finalizer?)");
+  return u;
+}
+
+static int batch_done(batch_ud *u, int nresults) {
+  u->busy = 0;
+  if (u->close_pending) batch_release(u);
+  return nresults;
+}
+
+/* client:batch(slots) -> a Batch with that many slots (transfers in flight at
+ * most), sending with this client's time limits, CA file and User-Agent. */
+static int l_client_batch(lua_State *L) {
+  long n = check_range(L, 2, 1, 4096, "slots");
+  client *c = check_client(L, 1);
+  wa_http_config cfg;
+  batch_ud *u = (batch_ud *)lua_newuserdata(L, sizeof *u); /* may run a finalizer */
+  memset(u, 0, sizeof *u);
+  wa_setmetatable(L, BATCH_MT);
+  if (!c->open) return luaL_error(L, "whatsapp client is closed");
+  cfg.connect_timeout_ms = c->http.connect_timeout_ms;
+  cfg.timeout_ms = c->http.timeout_ms;
+  cfg.ca_file = c->ca_file;
+  cfg.user_agent = c->user_agent;
+  cfg.max_response = c->http.max_response;
+  u->open = 1; /* from here __gc frees whatever wa_batch_init made */
+  if (wa_batch_init(&u->b, &cfg, (size_t)n) != 0) return luaL_error(L, "libcurl could not make a multi handle");
+  return 1;
+}
+
+/* batch:add(client, slot, message, default_product|nil, origination_id,
+ *           meta_api_version, access_key_id, secret_access_key,
+ *           session_token|nil, clock_offset|nil, limit_ms|nil)
+ * Builds the request as client:send does, into the slot, and starts it.
+ * -> true | nil, kind, message[, field] (nothing was started) */
+static int l_batch_add(lua_State *L) {
+  send_args a;
+  long slot, limit_ms;
+  batch_ud *u;
+  client *c;
+  int n;
+
+  luaL_checkudata(L, 1, BATCH_MT);
+  luaL_checkudata(L, 2, CLIENT_MT);
+  slot = check_range(L, 3, 1, 4096, "slot");
+  check_send_args(L, 4, &a);
+  limit_ms = lua_isnoneornil(L, 12) ? 0 : check_range(L, 12, 1, 2147483647.0, "time limit");
+  u = check_batch(L, 1);
+  c = check_client(L, 2);
+  if ((size_t)slot > u->b.n_slots) return luaL_error(L, "batch slot %d out of range", (int)slot);
+  if (u->b.slots[slot - 1].state != WA_SLOT_IDLE) return luaL_error(L, "batch slot %d is in use", (int)slot);
+  if (wa_batch_slot_ready(&u->b, (size_t)slot - 1) != 0) return luaL_error(L, "libcurl could not make a handle");
+  u->busy = 1;
+  c->busy = 1;
+  n = build_send(L, c, &a, &u->b.slots[slot - 1].req);
+  if (n < 0) {
+    u->busy = 0;
+    return fail_oom(L, c);
+  }
+  if (n > 0) {
+    n = done(c, n);
+    return batch_done(u, n);
+  }
+  trim(&u->b.slots[slot - 1].http.body, 0); /* the answer it held was read */
+  if (wa_batch_start(&u->b, (size_t)slot - 1, c->url, limit_ms) != 0) {
+    u->busy = 0;
+    c->busy = 0;
+    return luaL_error(L, "%s", u->b.errbuf);
+  }
+  c->requests++;
+  lua_pushboolean(L, 1);
+  done(c, 1);
+  return batch_done(u, 1);
+}
+
+/* batch:poll(timeout_ms) -> how many finished transfers wait for result():
+ * runs the transfers until one finishes or timeout_ms passes. */
+static int l_batch_poll(lua_State *L) {
+  long timeout = check_range(L, 2, 0, 86400000.0, "timeout");
+  batch_ud *u = check_batch(L, 1);
+  long n;
+  u->busy = 1;
+  n = wa_batch_run(&u->b, timeout); /* no Lua runs in here */
+  u->busy = 0;
+  if (n < 0) return luaL_error(L, "%s", u->b.errbuf);
+  lua_pushinteger(L, (lua_Integer)n);
+  return 1;
+}
+
+/* batch:result() -> the oldest finished transfer: slot, then what
+ * client:send returns (status, value, request_id, error_type, date,
+ * retry_after | nil, kind, message), or for the common answer, a 2xx with
+ * {"messageId":"..."}, slot, true, message_id, date. Nothing when none is
+ * waiting. The slot is free again. */
+static int l_batch_result(lua_State *L) {
+  batch_ud *u = check_batch(L, 1);
+  wa_slot *s;
+  size_t i, id_len;
+  const char *id;
+  int n;
+  if (!wa_batch_next(&u->b, &i)) return 0;
+  s = &u->b.slots[i];
+  u->busy = 1; /* pushing may run a finalizer: the slot's buffers stay until batch_done */
+  lua_pushinteger(L, (lua_Integer)i + 1);
+  if (s->result != WA_HTTP_OK) {
+    n = 1 + push_failure(L, http_kind(s->result), s->http.errbuf, NULL);
+  } else if (s->http.status >= 200 && s->http.status < 300 && s->http.body.len &&
+             just_message_id(s->http.body.data, s->http.body.len, &id, &id_len)) {
+    char date[64];
+    u->http_version = s->http.http_version;
+    lua_pushboolean(L, 1);
+    lua_pushlstring(L, id, id_len);
+    if (wa_http_header(&s->http, "Date", date, sizeof date) >= 0) lua_pushstring(L, date);
+    else lua_pushnil(L);
+    n = 4;
+  } else {
+    u->http_version = s->http.http_version;
+    n = 1 + push_answer(L, &s->http);
+  }
+  trim(&s->req.body, s->req.body.len);
+  return batch_done(u, n);
+}
+
+/* batch:abort(): stops every transfer; every slot is free. */
+static int l_batch_abort(lua_State *L) {
+  batch_ud *u = check_batch(L, 1);
+  wa_batch_abort(&u->b);
+  return 0;
+}
+
+/* batch:stats() -> {slots=, running=, connections=, http_version=} */
+static int l_batch_stats(lua_State *L) {
+  batch_ud *u = (batch_ud *)luaL_checkudata(L, 1, BATCH_MT);
+  lua_createtable(L, 0, 4);
+  if (!u->open) return 1;
+  lua_pushinteger(L, (lua_Integer)u->b.n_slots);
+  lua_setfield(L, -2, "slots");
+  lua_pushinteger(L, (lua_Integer)u->b.running);
+  lua_setfield(L, -2, "running");
+  lua_pushnumber(L, (lua_Number)wa_batch_connects(&u->b));
+  lua_setfield(L, -2, "connections");
+  if (u->http_version) {
+    lua_pushstring(L, u->http_version == 20 ? "2" : u->http_version == 10 ? "1.0" : "1.1");
+    lua_setfield(L, -2, "http_version");
+  }
+  return 1;
+}
+
+static int l_batch_close(lua_State *L) {
+  batch_ud *u = (batch_ud *)luaL_checkudata(L, 1, BATCH_MT);
+  if (u->busy) { /* called from a finalizer in the middle of a call */
+    u->close_pending = 1;
+    return 0;
+  }
+  batch_release(u); /* idempotent */
+  return 0;
+}
+
+/* A batch inside a call is on that call's stack, so it cannot be collected. */
+static int l_batch_gc(lua_State *L) {
+  batch_release((batch_ud *)luaL_checkudata(L, 1, BATCH_MT));
+  return 0;
+}
+
+/* client:stats() -> {requests=, key_derivations=, connections=, http_version=} */
 static int l_client_stats(lua_State *L) {
   client *c = (client *)luaL_checkudata(L, 1, CLIENT_MT);
   lua_createtable(L, 0, 3);
@@ -737,6 +976,8 @@ static int l_client_stats(lua_State *L) {
   lua_setfield(L, -2, "requests");
   lua_pushnumber(L, (lua_Number)c->keys.derivations);
   lua_setfield(L, -2, "key_derivations");
+  lua_pushnumber(L, (lua_Number)c->http.connects);
+  lua_setfield(L, -2, "connections");
   return 1;
 }
 
@@ -816,7 +1057,11 @@ static int l_versions(lua_State *L) {
 
 static const luaL_Reg client_methods[] = {
     {"send", l_client_send}, {"prepare", l_client_prepare},   {"request", l_client_request}, {"stats", l_client_stats},
-    {"close", l_client_close}, {NULL, NULL}};
+    {"batch", l_client_batch}, {"close", l_client_close}, {NULL, NULL}};
+
+static const luaL_Reg batch_methods[] = {
+    {"add", l_batch_add},     {"poll", l_batch_poll},   {"result", l_batch_result}, {"abort", l_batch_abort},
+    {"stats", l_batch_stats}, {"close", l_batch_close}, {NULL, NULL}};
 
 static const luaL_Reg functions[] = {
     {"encode", l_encode},         {"decode", l_decode},           {"set_array_mt", l_set_array_mt},
@@ -834,6 +1079,18 @@ __attribute__((visibility("default"))) int luaopen_whatsapp_core(lua_State *L) {
   luaL_newmetatable(L, WA_JSON_SCRATCH_MT);
   lua_pushcfunction(L, json_scratch_gc);
   lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+
+  luaL_newmetatable(L, BATCH_MT);
+  lua_pushcfunction(L, l_batch_gc);
+  lua_setfield(L, -2, "__gc");
+#if LUA_VERSION_NUM >= 504
+  lua_pushcfunction(L, l_batch_close);
+  lua_setfield(L, -2, "__close");
+#endif
+  lua_newtable(L);
+  wa_setfuncs(L, batch_methods);
+  lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
 
   luaL_newmetatable(L, CLIENT_MT);

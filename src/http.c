@@ -1,8 +1,12 @@
 #include "http.h"
 
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "crypto.h"
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud) {
   wa_http *h = (wa_http *)ud;
@@ -57,6 +61,8 @@ int wa_http_init(wa_http *h, const wa_http_config *cfg) {
 void wa_http_close(wa_http *h) {
   if (h->easy) curl_easy_cleanup(h->easy);
   h->easy = NULL;
+  free(h->applied_url);
+  h->applied_url = NULL;
   wa_buf_free(&h->body);
   wa_buf_free(&h->headers);
 }
@@ -113,14 +119,43 @@ static wa_http_result classify(wa_http *h, CURLcode rc) {
   }
 }
 
-wa_http_result wa_http_perform(wa_http *h, const char *method, const char *url,
-                               const char *const *header_lines, size_t n_lines, const char *body,
-                               size_t body_len, long limit_ms) {
-  struct curl_slist *list = NULL;
+void wa_request_free(wa_request *r) {
+  wa_wipe(r->lines.data, r->lines.cap); /* the Authorization and security token lines */
+  wa_buf_free(&r->lines);
+  wa_buf_free(&r->body);
+  wa_buf_free(&r->nodes);
+  r->list = NULL;
+}
+
+struct curl_slist *wa_http_list(wa_buf *nodes, const wa_buf *lines) {
+  size_t n = 0, i = 0;
+  struct curl_slist *list;
+  while (i < lines->len) {
+    n++;
+    i += strlen(lines->data + i) + 1;
+  }
+  if (n == 0) return NULL;
+  wa_buf_clear(nodes);
+  if (n > ((size_t)-1 - 1) / sizeof *list || wa_buf_reserve(nodes, n * sizeof *list) != 0) return NULL;
+  list = (struct curl_slist *)(void *)nodes->data; /* malloc'd memory: aligned for any type */
+  nodes->len = n * sizeof *list;
+  for (i = 0, n = 0; i < lines->len; n++) {
+    list[n].data = lines->data + i;
+    list[n].next = NULL;
+    if (n > 0) list[n - 1].next = &list[n];
+    i += strlen(lines->data + i) + 1;
+  }
+  return list;
+}
+
+/* What the method options hold, so the common case (POST after POST) sets nothing. */
+enum { METHOD_NONE, METHOD_POST, METHOD_GET, METHOD_HEAD, METHOD_CUSTOM };
+
+int wa_http_setup(wa_http *h, const char *method, const char *url, struct curl_slist *headers,
+                  const char *body, size_t body_len, long limit_ms) {
   CURL *c = h->easy;
-  CURLcode rc;
-  size_t i;
   long connect_ms = h->connect_timeout_ms, total_ms = h->timeout_ms;
+  int m;
 
   if (limit_ms > 0 && limit_ms < connect_ms) connect_ms = limit_ms;
   if (limit_ms > 0 && limit_ms < total_ms) total_ms = limit_ms;
@@ -138,32 +173,46 @@ wa_http_result wa_http_perform(wa_http *h, const char *method, const char *url,
   h->status = 0;
   h->too_large = 0;
   h->errbuf[0] = '\0';
-  for (i = 0; i < n_lines; i++) {
-    struct curl_slist *next = curl_slist_append(list, header_lines[i]);
-    if (next == NULL) {
-      curl_slist_free_all(list);
+  /* libcurl parses a URL it is given: give it one only when it changes */
+  if (h->applied_url == NULL || strcmp(h->applied_url, url) != 0) {
+    size_t n = strlen(url) + 1;
+    char *copy = malloc(n);
+    if (copy == NULL) {
       strcpy(h->errbuf, "out of memory");
-      return WA_HTTP_EOTHER;
+      return -1;
     }
-    list = next;
+    memcpy(copy, url, n);
+    if (curl_easy_setopt(c, CURLOPT_URL, copy) != CURLE_OK) {
+      free(copy);
+      strcpy(h->errbuf, "out of memory");
+      return -1;
+    }
+    free(h->applied_url);
+    h->applied_url = copy;
   }
-  curl_easy_setopt(c, CURLOPT_URL, url);
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
-  curl_easy_setopt(c, CURLOPT_NOBODY, strcmp(method, "HEAD") == 0 ? 1L : 0L);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
   if (body != NULL) {
+    m = strcmp(method, "POST") == 0 ? METHOD_POST : METHOD_CUSTOM;
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, strcmp(method, "POST") == 0 ? NULL : method);
-  } else if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) {
-    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
+    if (m != h->applied_method || m == METHOD_CUSTOM) {
+      curl_easy_setopt(c, CURLOPT_NOBODY, 0L);
+      curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, m == METHOD_POST ? NULL : method);
+    }
   } else {
+    m = strcmp(method, "GET") == 0 ? METHOD_GET : strcmp(method, "HEAD") == 0 ? METHOD_HEAD : METHOD_CUSTOM;
     curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_NOBODY, m == METHOD_HEAD ? 1L : 0L);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, m == METHOD_CUSTOM ? method : NULL);
   }
-  rc = curl_easy_perform(c);
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL); /* the list dies below */
-  curl_slist_free_all(list);
+  h->applied_method = m;
+  return 0;
+}
+
+wa_http_result wa_http_finish(wa_http *h, CURLcode rc) {
+  long v = 0;
+  curl_easy_getinfo(h->easy, CURLINFO_NUM_CONNECTS, &v);
+  h->connects += (unsigned long)v;
   if (rc != CURLE_OK) {
     wa_http_result r = classify(h, rc);
     if (h->errbuf[0] == '\0') {
@@ -172,17 +221,25 @@ wa_http_result wa_http_perform(wa_http *h, const char *method, const char *url,
     }
     return r;
   }
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &h->status);
-  {
-    long v = 0;
-    curl_easy_getinfo(c, CURLINFO_HTTP_VERSION, &v);
-    h->http_version = v == CURL_HTTP_VERSION_2_0 ? 20 : v == CURL_HTTP_VERSION_1_0 ? 10 : 11;
-  }
+  curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &h->status);
+  v = 0;
+  curl_easy_getinfo(h->easy, CURLINFO_HTTP_VERSION, &v);
+  h->http_version = v == CURL_HTTP_VERSION_2_0 ? 20 : v == CURL_HTTP_VERSION_1_0 ? 10 : 11;
   if (wa_buf_terminate(&h->body) != 0) {
     strcpy(h->errbuf, "out of memory");
     return WA_HTTP_EOTHER;
   }
   return WA_HTTP_OK;
+}
+
+wa_http_result wa_http_perform(wa_http *h, const char *method, const char *url, struct curl_slist *headers,
+                               const char *body, size_t body_len, long limit_ms) {
+  wa_http_result r;
+  if (wa_http_setup(h, method, url, headers, body, body_len, limit_ms) != 0) return WA_HTTP_EOTHER;
+  r = wa_http_finish(h, curl_easy_perform(h->easy));
+  curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, NULL); /* the caller's list may go now */
+  curl_easy_setopt(h->easy, CURLOPT_POSTFIELDS, NULL);
+  return r;
 }
 
 int wa_http_next_header(const wa_http *h, size_t *pos, const char **name, size_t *name_len,
@@ -224,4 +281,32 @@ long wa_http_header(const wa_http *h, const char *name, char *out, size_t out_si
     }
   }
   return -1;
+}
+
+void wa_http_answer_headers(const wa_http *h, wa_http_answer *a) {
+  static const struct {
+    const char *name;
+    size_t len, offset, size;
+  } want[] = {
+      {"x-amzn-RequestId", 16, offsetof(wa_http_answer, request_id), sizeof a->request_id},
+      {"x-amzn-ErrorType", 16, offsetof(wa_http_answer, error_type), sizeof a->error_type},
+      {"Date", 4, offsetof(wa_http_answer, date), sizeof a->date},
+      {"x-amz-retry-after", 17, offsetof(wa_http_answer, retry_after), sizeof a->retry_after},
+  };
+  size_t pos = 0, n, vn, i;
+  const char *k, *v;
+  a->present = 0;
+  while (wa_http_next_header(h, &pos, &k, &n, &v, &vn)) {
+    for (i = 0; i < sizeof want / sizeof want[0]; i++) {
+      /* the first of repeated headers wins, as wa_http_header has it */
+      if (n == want[i].len && !(a->present & (1 << i)) && strncasecmp(k, want[i].name, n) == 0) {
+        char *out = (char *)a + want[i].offset;
+        size_t m = vn < want[i].size - 1 ? vn : want[i].size - 1;
+        memcpy(out, v, m);
+        out[m] = '\0';
+        a->present |= 1 << i;
+        break;
+      }
+    }
+  }
 }

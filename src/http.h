@@ -21,6 +21,9 @@ typedef struct {
   int too_large;
   long connect_timeout_ms, timeout_ms; /* the configured limits */
   long applied_connect_ms, applied_ms; /* the limits libcurl holds now */
+  char *applied_url;   /* a copy of the URL libcurl holds now (set again only when it changes) */
+  int applied_method;  /* what the method options say now (see http.c) */
+  unsigned long connects; /* connections this handle opened */
   char errbuf[CURL_ERROR_SIZE];
 } wa_http;
 
@@ -47,14 +50,51 @@ typedef struct {
 WA_INTERNAL int wa_http_init(wa_http *h, const wa_http_config *cfg);
 WA_INTERNAL void wa_http_close(wa_http *h);
 
-/* Sends one request. header_lines are complete "Name: value" lines. body may
- * be NULL for no body. limit_ms > 0 caps both time limits for this request
- * (what is left of a caller's deadline); 0 keeps the configured ones. On
- * WA_HTTP_OK, h->status, h->body and h->headers hold the answer; otherwise
- * h->errbuf says why. */
+/* One request ready to go: its body, its header lines (NUL-separated) and
+ * the header list linked over them. Reused request after request. */
+typedef struct {
+  wa_buf body;
+  wa_buf lines;
+  wa_buf nodes;
+  struct curl_slist *list;
+} wa_request;
+
+WA_INTERNAL void wa_request_free(wa_request *r);
+
+/* Links the NUL-separated "Name: value" lines of `lines` into a header list
+ * whose nodes live in `nodes` (no allocation per line; libcurl only reads the
+ * list). Both buffers must stay unchanged until the transfer is over.
+ * Returns the list, or NULL when memory ran out (or there is no line). */
+WA_INTERNAL struct curl_slist *wa_http_list(wa_buf *nodes, const wa_buf *lines);
+
+/* Sets the handle up for one request without running it (the caller runs it
+ * with curl_easy_perform or a multi handle, then calls wa_http_finish).
+ * headers: a list that outlives the transfer. body may be NULL for no body;
+ * it is not copied. limit_ms > 0 caps both time limits for this request (what
+ * is left of a caller's deadline); 0 keeps the configured ones. Returns 0, or
+ * -1 with h->errbuf set. */
+WA_INTERNAL int wa_http_setup(wa_http *h, const char *method, const char *url, struct curl_slist *headers,
+                              const char *body, size_t body_len, long limit_ms);
+
+/* Reads the outcome of the transfer set up by wa_http_setup: on WA_HTTP_OK,
+ * h->status, h->body and h->headers hold the answer; otherwise h->errbuf
+ * says why. */
+WA_INTERNAL wa_http_result wa_http_finish(wa_http *h, CURLcode rc);
+
+/* wa_http_setup, curl_easy_perform, wa_http_finish. */
 WA_INTERNAL wa_http_result wa_http_perform(wa_http *h, const char *method, const char *url,
-                                           const char *const *header_lines, size_t n_lines,
-                                           const char *body, size_t body_len, long limit_ms);
+                                           struct curl_slist *headers, const char *body, size_t body_len,
+                                           long limit_ms);
+
+/* The answer headers a send looks at, from one walk over h->headers; each is
+ * copied NUL-terminated (cut to its size); `present` has bit 1 << WA_ANSWER_x
+ * set for each one found. */
+enum { WA_ANSWER_REQUEST_ID, WA_ANSWER_ERROR_TYPE, WA_ANSWER_DATE, WA_ANSWER_RETRY_AFTER };
+typedef struct {
+  int present;
+  char request_id[128], error_type[256], date[64], retry_after[32];
+} wa_http_answer;
+WA_INTERNAL void wa_http_answer_headers(const wa_http *h, wa_http_answer *a);
 
 /* Walks the response headers: start with *pos = 0; each call sets name and
  * value (trimmed, not NUL-terminated) and returns 1, or 0 at the end. */

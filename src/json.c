@@ -1,6 +1,7 @@
 #include "json.h"
 
 #include <float.h>
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,8 @@ void wa_json_box_clear(wa_json_box *box) {
 void wa_json_scratch_free(wa_json_scratch *s) {
   wa_json_box_clear(&s->box);
   wa_buf_free(&s->err.field);
+  wa_buf_free(&s->text);
+  wa_buf_free(&s->keys);
 }
 
 /* ---- UTF-8 ------------------------------------------------------------ */
@@ -39,7 +42,14 @@ int wa_utf8_valid(const char *str, size_t len) {
   while (s < end) {
     unsigned c = *s;
     if (c < 0x80) {
-      s++;
+      /* ASCII runs go 8 bytes at a time */
+      while (end - s >= 8) {
+        unsigned long long w;
+        memcpy(&w, s, 8);
+        if (w & 0x8080808080808080ULL) break;
+        s += 8;
+      }
+      while (s < end && *s < 0x80) s++;
       continue;
     }
     if (c >= 0xC2 && c <= 0xDF) {
@@ -98,6 +108,11 @@ int wa_json_add_string(wa_buf *b, const char *s, size_t len) {
 
 /* ---- encoding --------------------------------------------------------- */
 
+/* Tables are written straight into the output buffer, the way cJSON's
+ * unformatted printer would write the same value (the same escapes and number
+ * formats), without building a tree: a 2 MB string is checked and copied
+ * once. Nothing here allocates Lua memory, so no finalizer runs meanwhile. */
+
 typedef struct {
   const char *key; /* NULL for an array index */
   size_t key_len;
@@ -106,8 +121,18 @@ typedef struct {
 } frame;
 
 typedef struct {
+  const char *k;
+  size_t len;
+  int product; /* the default messaging_product, not in the table */
+  int slot;    /* where the key string is anchored: a stack index, or an anchor table index */
+} key_entry;
+
+typedef struct {
   lua_State *L;
   wa_json_error *err;
+  wa_buf *out;
+  wa_buf *keys; /* a stack of key_entry, one segment per object being written */
+  const char *product;
   int depth;
   int oom;
   frame path[WA_JSON_MAX_DEPTH + 1];
@@ -163,34 +188,115 @@ static int fail(encoder *e, int upto, const char *fmt, const char *detail) {
   return -1;
 }
 
+static int nomem(encoder *e) {
+  e->oom = 1;
+  return -1;
+}
+
 static int check_text(encoder *e, int upto, const char *s, size_t n, const char *what) {
   if (memchr(s, '\0', n) != NULL) return fail(e, upto, "%s contains a NUL byte", what);
   if (!wa_utf8_valid(s, n)) return fail(e, upto, "%s is not valid UTF-8", what);
   return 0;
 }
 
-static cJSON *make_number(encoder *e, lua_State *L, int idx) {
+/* A word with a byte below 0x20, or '"' or '\\': it needs escapes. */
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+static int needs_escape(unsigned long long w) {
+  unsigned long long q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
+  unsigned long long low = (w - ONES * 0x20) & ~w;
+  return (((q - ONES) & ~q) | ((b - ONES) & ~b) | low) & HIGHS ? 1 : 0;
+}
+
+/* Appends s as a JSON string with cJSON's escapes: \" \\ \b \f \n \r \t,
+ * \u00xx for the other control characters, every other byte as it is. */
+static int write_string(wa_buf *b, const char *s, size_t n) {
+  static const char hex[] = "0123456789abcdef";
+  size_t i = 0, extra = 0;
+  char *o;
+  /* count first, so the buffer grows once */
+  while (i < n) {
+    if (n - i >= 8) {
+      unsigned long long w;
+      memcpy(&w, s + i, 8);
+      if (!needs_escape(w)) {
+        i += 8;
+        continue;
+      }
+    }
+    {
+      unsigned char c = (unsigned char)s[i++];
+      if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t') extra += 1;
+      else if (c < 0x20) extra += 5;
+    }
+  }
+  if (n > (size_t)-1 - extra - 3 || wa_buf_reserve(b, n + extra + 2) != 0) return -1;
+  o = b->data + b->len;
+  *o++ = '"';
+  if (extra == 0) {
+    memcpy(o, s, n);
+    o += n;
+  } else {
+    for (i = 0; i < n; i++) {
+      unsigned char c = (unsigned char)s[i];
+      if (c >= 0x20 && c != '"' && c != '\\') {
+        *o++ = (char)c;
+        continue;
+      }
+      *o++ = '\\';
+      switch (c) {
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '\b': *o++ = 'b'; break;
+        case '\f': *o++ = 'f'; break;
+        case '\n': *o++ = 'n'; break;
+        case '\r': *o++ = 'r'; break;
+        case '\t': *o++ = 't'; break;
+        default:
+          *o++ = 'u';
+          *o++ = '0';
+          *o++ = '0';
+          *o++ = hex[c >> 4];
+          *o++ = hex[c & 15];
+      }
+    }
+  }
+  *o++ = '"';
+  b->len = (size_t)(o - b->data);
+  return 0;
+}
+
+/* cJSON's number format: %1.15g, or %1.17g when that does not read back. */
+static void format_double(double d, char num[32]) {
+  double back;
+  char point = localeconv()->decimal_point[0], *p;
+  snprintf(num, 32, "%1.15g", d);
+  back = strtod(num, NULL);
+  if (!(fabs(back - d) <= (fabs(back) > fabs(d) ? fabs(back) : fabs(d)) * DBL_EPSILON)) snprintf(num, 32, "%1.17g", d);
+  if (point != '.' && (p = strchr(num, point)) != NULL) *p = '.';
+}
+
+static int write_number(encoder *e, int idx) {
+  lua_State *L = e->L;
   char num[32];
   if (wa_isinteger(L, idx)) {
     snprintf(num, sizeof num, "%lld", (long long)lua_tointeger(L, idx));
-    return cJSON_CreateRaw(num);
   } else {
     double d = (double)lua_tonumber(L, idx);
-    if (d != d || d == HUGE_VAL || d == -HUGE_VAL) {
-      fail(e, e->depth, "%s", d != d ? "NaN is not a JSON number" : "infinity is not a JSON number");
-      return NULL;
-    }
+    if (d != d || d == HUGE_VAL || d == -HUGE_VAL)
+      return fail(e, e->depth, "%s", d != d ? "NaN is not a JSON number" : "infinity is not a JSON number");
     /* integral values print as integers (LuaJIT has no integer subtype) */
     if (d == floor(d) && fabs(d) < 9007199254740992.0) {
       snprintf(num, sizeof num, "%.0f", d);
       if (strcmp(num, "-0") == 0) strcpy(num, "0");
-      return cJSON_CreateRaw(num);
+    } else {
+      format_double(d, num);
     }
-    return cJSON_CreateNumber(d);
   }
+  return wa_buf_addstr(e->out, num) != 0 ? nomem(e) : 0;
 }
 
-static cJSON *encode_value(encoder *e, int idx);
+static int write_value(encoder *e, int idx);
 
 static int is_marked_array(lua_State *L, int idx) {
   int marked;
@@ -201,61 +307,132 @@ static int is_marked_array(lua_State *L, int idx) {
   return marked;
 }
 
-/* Splits a linked list of cJSON items in two and merges them sorted by key:
- * O(n log n) even for a hostile table with many keys. */
-static cJSON *sort_items(cJSON *head) {
-  cJSON *slow, *fast, *right, *out = NULL, *tail = NULL;
-  if (head == NULL || head->next == NULL) return head;
-  slow = head;
-  fast = head->next;
-  while (fast && fast->next) {
-    slow = slow->next;
-    fast = fast->next->next;
-  }
-  right = slow->next;
-  slow->next = NULL;
-  head = sort_items(head);
-  right = sort_items(right);
-  while (head || right) {
-    cJSON *pick;
-    if (right == NULL || (head && strcmp(head->string, right->string) <= 0)) {
-      pick = head;
-      head = head->next;
-    } else {
-      pick = right;
-      right = right->next;
-    }
-    pick->prev = tail;
-    if (tail) tail->next = pick;
-    else out = pick;
-    tail = pick;
-  }
-  out->prev = tail; /* cJSON keeps the last item in the head's prev */
-  tail->next = NULL;
-  return out;
+static int key_cmp(const void *a, const void *b) {
+  const key_entry *x = (const key_entry *)a, *y = (const key_entry *)b;
+  size_t m = x->len < y->len ? x->len : y->len;
+  int c = m ? memcmp(x->k, y->k, m) : 0;
+  if (c != 0) return c;
+  return x->len < y->len ? -1 : x->len > y->len;
 }
 
-static cJSON *encode_table(encoder *e, int idx) {
+/* Pass 1 over an object's keys: each string key is anchored (on the Lua
+ * stack, or in an anchor table when the stack cannot hold them all) so the
+ * pointers kept in e->keys stay valid whatever a finalizer does to the table
+ * meanwhile, and is checked. Returns 0, or -1/-2 as write_value. */
+static int collect_keys(encoder *e, int idx, long long n_str, int *anchor) {
+  lua_State *L = e->L;
+  long long n = 0;
+  *anchor = 0;
+  if (n_str > 100000000 || !lua_checkstack(L, (int)n_str + 4)) {
+    if (!lua_checkstack(L, 4)) return nomem(e);
+    lua_createtable(L, n_str < 1000000 ? (int)n_str : 1000000, 0); /* may run a finalizer: no pointer kept yet */
+    *anchor = lua_gettop(L);
+  }
+  lua_pushnil(L);
+  while (lua_next(L, idx) != 0) {
+    key_entry k;
+    lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING) { /* a finalizer changed the table between the passes */
+      lua_pop(L, 1);
+      return fail(e, e->depth, "%s", "table changed while it was being encoded");
+    }
+    k.k = lua_tolstring(L, -1, &k.len);
+    k.product = 0;
+    if (*anchor) {
+      lua_pushvalue(L, -1);
+      lua_rawseti(L, *anchor, (int)++n); /* grows without running finalizers */
+      k.slot = (int)n;
+    } else {
+      lua_pushvalue(L, -1); /* the lower copy stays as the anchor; lua_next takes the upper one */
+      k.slot = lua_gettop(L) - 1;
+    }
+    e->path[e->depth + 1].key = k.k;
+    e->path[e->depth + 1].key_len = k.len;
+    if (check_text(e, e->depth + 1, k.k, k.len, "key") != 0) {
+      lua_pop(L, 1);
+      return -1;
+    }
+    if (wa_buf_add(e->keys, &k, sizeof k) != 0) {
+      lua_pop(L, 1);
+      return nomem(e);
+    }
+  }
+  return 0;
+}
+
+static int write_object(encoder *e, int idx, long long n_str) {
+  lua_State *L = e->L;
+  size_t base = e->keys->len, count, j;
+  int anchor, rc, root_product;
+
+  rc = collect_keys(e, idx, n_str, &anchor);
+  if (rc != 0) return rc;
+  count = (e->keys->len - base) / sizeof(key_entry);
+  root_product = e->depth == 0 && e->product != NULL;
+  for (j = 0; j < count && root_product; j++) {
+    const key_entry *k = (const key_entry *)(void *)(e->keys->data + base) + j;
+    if (k->len == 17 && memcmp(k->k, "messaging_product", 17) == 0) root_product = 0;
+  }
+  if (root_product) { /* the default messaging_product joins the keys */
+    key_entry k;
+    k.k = "messaging_product";
+    k.len = 17;
+    k.product = 1;
+    k.slot = 0;
+    if (wa_buf_add(e->keys, &k, sizeof k) != 0) return nomem(e);
+    count++;
+  }
+  /* keys in byte order: the same table always gives the same bytes */
+  if (count > 16) {
+    qsort(e->keys->data + base, count, sizeof(key_entry), key_cmp);
+  } else { /* a message's objects have a few keys: insertion sort, no calls through a pointer */
+    key_entry *k = (key_entry *)(void *)(e->keys->data + base);
+    size_t a, b;
+    for (a = 1; a < count; a++) {
+      key_entry t = k[a];
+      for (b = a; b > 0 && key_cmp(&k[b - 1], &t) > 0; b--) k[b] = k[b - 1];
+      k[b] = t;
+    }
+  }
+  if (wa_buf_addc(e->out, '{') != 0) return nomem(e);
+  for (j = 0; j < count; j++) {
+    key_entry k = ((const key_entry *)(void *)(e->keys->data + base))[j]; /* a copy: the stack may move */
+    frame *f = &e->path[++e->depth];
+    f->key = k.k;
+    f->key_len = k.len;
+    if ((j > 0 && wa_buf_addc(e->out, ',') != 0) || write_string(e->out, k.k, k.len) != 0 ||
+        wa_buf_addc(e->out, ':') != 0)
+      return nomem(e);
+    if (k.product) {
+      rc = write_string(e->out, e->product, strlen(e->product)) != 0 ? nomem(e) : 0;
+    } else {
+      if (anchor) lua_rawgeti(L, anchor, k.slot);
+      else lua_pushvalue(L, k.slot);
+      lua_rawget(L, idx);
+      rc = write_value(e, lua_gettop(L));
+      lua_pop(L, 1);
+    }
+    e->depth--;
+    if (rc != 0) return rc;
+  }
+  e->keys->len = base;
+  return wa_buf_addc(e->out, '}') != 0 ? nomem(e) : 0;
+}
+
+static int write_table(encoder *e, int idx) {
   lua_State *L = e->L;
   const void *self = lua_topointer(L, idx);
   long long n_int = 0, max_int = 0, n_str = 0;
-  int i, marked;
-  cJSON *node;
+  int i, marked, top = lua_gettop(L), rc;
 
   for (i = 1; i <= e->depth; i++) {
-    if (e->path[i - 1].table == self) {
-      fail(e, e->depth, "%s", "table contains itself (a cycle)");
-      return NULL;
-    }
+    if (e->path[i - 1].table == self) return fail(e, e->depth, "%s", "table contains itself (a cycle)");
   }
-  if (e->depth >= WA_JSON_MAX_DEPTH) {
-    fail(e, e->depth, "nesting deeper than %s levels", "64");
-    return NULL;
-  }
+  if (e->depth >= WA_JSON_MAX_DEPTH) return fail(e, e->depth, "nesting deeper than %s levels", "64");
   e->path[e->depth].table = self;
-  if (!lua_checkstack(L, 6)) return e->oom = 1, NULL; /* raising here would leak subtrees */
+  if (!lua_checkstack(L, 6)) return nomem(e);
 
-  /* Pass 1: is it an array (keys exactly 1..n) or an object (string keys)? */
+  /* Pass 0: is it an array (keys exactly 1..n) or an object (string keys)? */
   lua_pushnil(L);
   while (lua_next(L, idx) != 0) {
     int kt = lua_type(L, -2);
@@ -266,157 +443,88 @@ static cJSON *encode_table(encoder *e, int idx) {
       lua_Number k = lua_tonumber(L, -1);
       if (!(k >= 1 && k == floor(k) && k <= 9007199254740992.0)) {
         lua_pop(L, 1);
-        fail(e, e->depth, "%s", "table has a number key that is not an array index 1..n");
-        return NULL;
+        return fail(e, e->depth, "%s", "table has a number key that is not an array index 1..n");
       }
       n_int++;
       if ((long long)k > max_int) max_int = (long long)k;
     } else {
       const char *tn = lua_typename(L, kt);
       lua_pop(L, 1);
-      fail(e, e->depth, "table has a %s key (only string keys or 1..n)", tn);
-      return NULL;
+      return fail(e, e->depth, "table has a %s key (only string keys or 1..n)", tn);
     }
   }
   marked = is_marked_array(L, idx);
-  if (n_int && n_str) {
-    fail(e, e->depth, "%s", "table mixes array items and string keys");
-    return NULL;
-  }
-  if (n_int && max_int != n_int) {
-    fail(e, e->depth, "%s", "array has holes (keys must be 1..n)");
-    return NULL;
-  }
-  if (marked && n_str) {
-    fail(e, e->depth, "%s", "table marked as an array has string keys");
-    return NULL;
-  }
+  if (n_int && n_str) return fail(e, e->depth, "%s", "table mixes array items and string keys");
+  if (n_int && max_int != n_int) return fail(e, e->depth, "%s", "array has holes (keys must be 1..n)");
+  if (marked && n_str) return fail(e, e->depth, "%s", "table marked as an array has string keys");
 
   if (n_int || marked) {
     long long k;
-    node = cJSON_CreateArray();
-    if (node == NULL) return e->oom = 1, NULL;
+    if (wa_buf_addc(e->out, '[') != 0) return nomem(e);
     for (k = 1; k <= n_int; k++) {
-      cJSON *child;
       frame *f = &e->path[++e->depth];
       f->key = NULL;
       f->index = k;
+      if (k > 1 && wa_buf_addc(e->out, ',') != 0) return nomem(e);
       lua_rawgeti(L, idx, (int)k);
-      child = encode_value(e, lua_gettop(L));
+      rc = write_value(e, lua_gettop(L));
       lua_pop(L, 1);
       e->depth--;
-      if (child == NULL) return cJSON_Delete(node), NULL;
-      cJSON_AddItemToArray(node, child);
+      if (rc != 0) return rc;
     }
-    return node;
+    return wa_buf_addc(e->out, ']') != 0 ? nomem(e) : 0;
   }
-
-  node = cJSON_CreateObject();
-  if (node == NULL) return e->oom = 1, NULL;
-  lua_pushnil(L);
-  while (lua_next(L, idx) != 0) {
-    size_t kl;
-    const char *k = lua_tolstring(L, -2, &kl); /* a string: checked in pass 1 */
-    cJSON *child;
-    frame *f = &e->path[++e->depth];
-    f->key = k;
-    f->key_len = kl;
-    if (check_text(e, e->depth, k, kl, "key") != 0) {
-      lua_pop(L, 2);
-      return cJSON_Delete(node), NULL;
-    }
-    child = encode_value(e, lua_gettop(L));
-    e->depth--;
-    lua_pop(L, 1);
-    if (child == NULL) {
-      lua_pop(L, 1);
-      return cJSON_Delete(node), NULL;
-    }
-    if (!cJSON_AddItemToObject(node, k, child)) {
-      cJSON_Delete(child);
-      lua_pop(L, 1);
-      return e->oom = 1, cJSON_Delete(node), NULL;
-    }
-  }
-  node->child = sort_items(node->child);
-  return node;
+  rc = write_object(e, idx, n_str);
+  lua_settop(L, top); /* the anchored keys */
+  return rc;
 }
 
-static cJSON *encode_value(encoder *e, int idx) {
+static int write_value(encoder *e, int idx) {
   lua_State *L = e->L;
-  cJSON *node = NULL;
   switch (lua_type(L, idx)) {
     case LUA_TSTRING: {
       size_t n;
       const char *s = lua_tolstring(L, idx, &n);
-      if (check_text(e, e->depth, s, n, "string") != 0) return NULL;
-      node = cJSON_CreateString(s);
-      break;
+      if (check_text(e, e->depth, s, n, "string") != 0) return -1;
+      return write_string(e->out, s, n) != 0 ? nomem(e) : 0;
     }
     case LUA_TNUMBER:
-      node = make_number(e, L, idx);
-      if (node == NULL && e->err->message[0]) return NULL;
-      break;
+      return write_number(e, idx);
     case LUA_TBOOLEAN:
-      node = cJSON_CreateBool(lua_toboolean(L, idx));
-      break;
+      return wa_buf_addstr(e->out, lua_toboolean(L, idx) ? "true" : "false") != 0 ? nomem(e) : 0;
     case LUA_TTABLE:
-      node = encode_table(e, idx);
-      if (node == NULL && !e->oom) return NULL;
-      break;
+      return write_table(e, idx);
     case LUA_TLIGHTUSERDATA:
-      if (lua_touserdata(L, idx) == NULL) { /* the null sentinel */
-        node = cJSON_CreateNull();
-        break;
-      }
+      if (lua_touserdata(L, idx) == NULL) /* the null sentinel */
+        return wa_buf_addstr(e->out, "null") != 0 ? nomem(e) : 0;
       /* fall through */
     default:
-      fail(e, e->depth, "cannot encode a %s value", luaL_typename(L, idx));
-      return NULL;
+      return fail(e, e->depth, "cannot encode a %s value", luaL_typename(L, idx));
   }
-  if (node == NULL) e->oom = 1;
-  return node;
 }
 
-static int add_default_product(cJSON *root, const char *product) {
-  static const char key[] = "messaging_product";
-  cJSON *item, *c;
-  if (product == NULL || !cJSON_IsObject(root)) return 0;
-  if (cJSON_GetObjectItemCaseSensitive(root, key) != NULL) return 0;
-  item = cJSON_CreateString(product);
-  if (item == NULL) return -1;
-  item->string = (char *)cJSON_malloc(sizeof key);
-  if (item->string == NULL) return cJSON_Delete(item), -1;
-  memcpy(item->string, key, sizeof key);
-  /* insert in key order so a table always encodes to the same bytes */
-  for (c = root->child; c && c->string && strcmp(c->string, key) < 0; c = c->next) {
-  }
-  if (c == NULL) return cJSON_AddItemToArray(root, item) ? 0 : -1;
-  /* link item before c; the first child's prev points at the last one */
-  item->next = c;
-  item->prev = c->prev;
-  if (c == root->child) root->child = item;
-  else c->prev->next = item;
-  c->prev = item;
-  return 0;
-}
-
-int wa_json_encode(lua_State *L, int idx, wa_json_box *box, const char *default_product,
+int wa_json_encode(lua_State *L, int idx, wa_buf *out, wa_buf *keys, const char *default_product,
                    wa_json_error *err) {
   encoder e;
+  int rc;
   idx = idx < 0 ? lua_gettop(L) + idx + 1 : idx;
-  memset(&e, 0, sizeof e);
   e.L = L;
   e.err = err;
+  e.out = out;
+  e.keys = keys;
+  e.product = default_product;
+  e.depth = 0;
+  e.oom = 0;
   err->message[0] = '\0';
   wa_buf_clear(&err->field);
-  wa_json_box_clear(box);
-  box->tree = encode_value(&e, idx);
-  if (box->tree == NULL) return e.oom ? -2 : -1;
-  if (add_default_product(box->tree, default_product) != 0) return -2;
-  box->text = cJSON_PrintUnformatted(box->tree);
-  if (box->text == NULL) return -2;
-  return 0;
+  wa_buf_clear(out);
+  wa_buf_clear(keys);
+  rc = write_value(&e, idx);
+  if (rc != 0) {
+    wa_buf_clear(out);
+    return e.oom ? -2 : -1;
+  }
+  return wa_buf_terminate(out) != 0 ? -2 : 0;
 }
 
 /* ---- checking JSON text ------------------------------------------------ */

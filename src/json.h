@@ -39,17 +39,20 @@ typedef struct {
 typedef struct {
   wa_json_box box;
   wa_json_error err;
+  wa_buf text; /* encoded JSON */
+  wa_buf keys; /* the encoder's working space */
 } wa_json_scratch;
 
 #define WA_JSON_SCRATCH_MT "whatsapp.core.JsonScratch"
 WA_INTERNAL void wa_json_scratch_free(wa_json_scratch *s);
 
-/* Encodes the value at idx. When default_product is not NULL and the value is
- * an object without "messaging_product", that member is added. Object keys are
- * sorted so the same table always gives the same bytes. On success box->text
- * holds the JSON and 0 is returned; on bad data -1 with err filled in; on
- * memory exhaustion -2. */
-WA_INTERNAL int wa_json_encode(lua_State *L, int idx, wa_json_box *box, const char *default_product,
+/* Encodes the value at idx into out (cleared first, NUL-terminated after
+ * len). When default_product is not NULL and the value is an object without
+ * "messaging_product", that member is added. Object keys are sorted so the
+ * same table always gives the same bytes; the format is cJSON's unformatted
+ * one. keys is working space. Returns 0; on bad data -1 with err filled in;
+ * on memory exhaustion -2. Allocates no Lua memory (no finalizer runs). */
+WA_INTERNAL int wa_json_encode(lua_State *L, int idx, wa_buf *out, wa_buf *keys, const char *default_product,
                                wa_json_error *err);
 
 /* Takes JSON text from the caller: checks UTF-8 and strict JSON syntax (what

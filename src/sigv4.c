@@ -440,7 +440,9 @@ static int sign(const sigv4_request *req, const sigv4_params *p, sigv4_key_cache
   TRY(wa_buf_addstr(cr, req->payload_hash));
 
   /* String to sign. */
-  if (wa_sha256_hex(cr->data, cr->len, hash_hex) != 0) return SIGV4_ECRYPTO;
+  if ((cache ? wa_hasher_sha256_hex(&cache->hasher, cr->data, cr->len, hash_hex)
+             : wa_sha256_hex(cr->data, cr->len, hash_hex)) != 0)
+    return SIGV4_ECRYPTO;
   TRY(wa_buf_addstr(sts, SIGV4_ALGORITHM "\n"));
   TRY(wa_buf_add(sts, p->amz_date, 16));
   TRY(wa_buf_addc(sts, '\n'));
@@ -458,7 +460,8 @@ static int sign(const sigv4_request *req, const sigv4_params *p, sigv4_key_cache
   /* Signature. */
   rc = get_signing_key(p, p->amz_date, region_len, service_len, cache, scratch, key);
   if (rc != SIGV4_OK) return rc;
-  rc = wa_hmac_sha256(key, sizeof key, sts->data, sts->len, sig);
+  rc = cache ? wa_hasher_hmac(&cache->hasher, key, sts->data, sts->len, sig)
+             : wa_hmac_sha256(key, sizeof key, sts->data, sts->len, sig);
   wa_wipe(key, sizeof key);
   if (rc != 0) return SIGV4_ECRYPTO;
   wa_hex(sig, sizeof sig, out->signature);
@@ -476,6 +479,141 @@ static int sign(const sigv4_request *req, const sigv4_params *p, sigv4_key_cache
   wa_buf_clear(scratch);
   if (wa_buf_terminate(cr) != 0 || wa_buf_terminate(sts) != 0 || wa_buf_terminate(sh) != 0 ||
       wa_buf_terminate(auth) != 0 || wa_buf_terminate(scratch) != 0)
+    return SIGV4_ENOMEM;
+  return SIGV4_OK;
+}
+
+/* ---- the fixed request of a client's sends ------------------------------ */
+
+void sigv4_fixed_free(sigv4_fixed *f) {
+  wa_buf_free(&f->head);
+  memset(f, 0, sizeof *f);
+}
+
+int sigv4_fixed_init(sigv4_fixed *f, const char *method, const char *path, size_t path_len,
+                     const char *content_type, const char *host, size_t host_len, const char *region,
+                     const char *service) {
+  sigv4_request req;
+  sigv4_header h;
+  wa_buf scratch = WA_BUF_INIT;
+  int rc = SIGV4_ENOMEM;
+  wa_buf_clear(&f->head);
+  f->region_len = check_word(region, SIGV4_REGION_MAX, '/', '\0');
+  f->service_len = check_word(service, SIGV4_SERVICE_MAX, '/', '\0');
+  if (f->region_len == 0 || f->service_len == 0 || check_word(method, 0, '\0', '\0') == 0 ||
+      (path_len != 0 && path[0] != '/'))
+    return SIGV4_EINVAL;
+  memcpy(f->region, region, f->region_len + 1);
+  memcpy(f->service, service, f->service_len + 1);
+  h.name = "content-type", h.name_len = 12, h.value = content_type, h.value_len = strlen(content_type);
+  if (!valid_header(&h)) return SIGV4_EINVAL;
+  h.name = "host", h.name_len = 4, h.value = host, h.value_len = host_len;
+  if (!valid_header(&h)) return SIGV4_EINVAL;
+  memset(&req, 0, sizeof req);
+  req.path = path;
+  req.path_len = path_len;
+  req.normalize_path = 1;
+  req.double_encode = 1;
+  if (wa_buf_addstr(&f->head, method) || wa_buf_addc(&f->head, '\n') ||
+      append_canonical_uri(&req, &scratch, &f->head) || wa_buf_addstr(&f->head, "\n\ncontent-type:") ||
+      append_header_value(&f->head, content_type, strlen(content_type)) || wa_buf_addstr(&f->head, "\nhost:") ||
+      append_header_value(&f->head, host, host_len) || wa_buf_addstr(&f->head, "\nx-amz-date:"))
+    goto out;
+  rc = SIGV4_OK;
+out:
+  wa_buf_free(&scratch);
+  return rc;
+}
+
+#define SH_BASE "content-type;host;x-amz-date"
+#define SH_TOKEN SH_BASE ";x-amz-security-token"
+
+static int sign_fixed(const sigv4_fixed *f, const char *akid, const char *secret, size_t secret_len,
+                      const char *token, size_t token_len, const char *amz_date, const char *payload_hash,
+                      sigv4_key_cache *cache, sigv4_out *out) {
+  wa_buf *cr = &out->canonical_request, *sts = &out->string_to_sign;
+  wa_buf *sh = &out->signed_headers, *auth = &out->authorization;
+  const char *signed_headers = token ? SH_TOKEN : SH_BASE;
+  size_t akid_len, scope_off, scope_len, i;
+  char hash_hex[65];
+  unsigned char key[32], sig[32];
+  sigv4_params p;
+  int rc;
+
+  if (f->head.len == 0 || !valid_amz_date(amz_date)) return SIGV4_EINVAL;
+  akid_len = check_word(akid, 0, '/', ',');
+  if (akid_len == 0 || (secret == NULL && secret_len != 0) || secret_len > SIZE_MAX / 2) return SIGV4_EINVAL;
+  for (i = 0; i < 64; i++)
+    if (!is_visible((unsigned char)payload_hash[i])) return SIGV4_EINVAL;
+  if (payload_hash[64] != '\0') return SIGV4_EINVAL;
+  if (token) {
+    sigv4_header h;
+    h.name = "x-amz-security-token", h.name_len = 20, h.value = token, h.value_len = token_len;
+    if (!valid_header(&h)) return SIGV4_EINVAL;
+  }
+
+  /* canonical request: the head, then what changes */
+  TRY(wa_buf_reserve(cr, f->head.len + 16 + 2 + (token ? 22 + token_len : 0) + sizeof SH_TOKEN + 66));
+  TRY(wa_buf_add(cr, f->head.data, f->head.len));
+  TRY(wa_buf_add(cr, amz_date, 16));
+  TRY(wa_buf_addc(cr, '\n'));
+  if (token) {
+    TRY(wa_buf_addstr(cr, "x-amz-security-token:"));
+    TRY(append_header_value(cr, token, token_len));
+    TRY(wa_buf_addc(cr, '\n'));
+  }
+  TRY(wa_buf_addc(cr, '\n'));
+  TRY(wa_buf_addstr(cr, signed_headers));
+  TRY(wa_buf_addc(cr, '\n'));
+  TRY(wa_buf_add(cr, payload_hash, 64));
+  TRY(wa_buf_addstr(sh, signed_headers));
+
+  /* string to sign */
+  if ((cache ? wa_hasher_sha256_hex(&cache->hasher, cr->data, cr->len, hash_hex)
+             : wa_sha256_hex(cr->data, cr->len, hash_hex)) != 0)
+    return SIGV4_ECRYPTO;
+  TRY(wa_buf_reserve(sts, 17 + 17 + 9 + f->region_len + f->service_len + 16 + 65));
+  TRY(wa_buf_addstr(sts, SIGV4_ALGORITHM "\n"));
+  TRY(wa_buf_add(sts, amz_date, 16));
+  TRY(wa_buf_addc(sts, '\n'));
+  scope_off = sts->len;
+  TRY(wa_buf_add(sts, amz_date, 8));
+  TRY(wa_buf_addc(sts, '/'));
+  TRY(wa_buf_add(sts, f->region, f->region_len));
+  TRY(wa_buf_addc(sts, '/'));
+  TRY(wa_buf_add(sts, f->service, f->service_len));
+  TRY(wa_buf_addstr(sts, "/" SIGV4_TERMINATOR));
+  scope_len = sts->len - scope_off;
+  TRY(wa_buf_addc(sts, '\n'));
+  TRY(wa_buf_add(sts, hash_hex, 64));
+
+  /* signature */
+  p.access_key_id = akid;
+  p.secret_access_key = secret;
+  p.secret_len = secret_len;
+  p.region = f->region;
+  p.service = f->service;
+  p.amz_date = amz_date;
+  rc = get_signing_key(&p, amz_date, f->region_len, f->service_len, cache, &out->scratch, key);
+  if (rc != SIGV4_OK) return rc;
+  rc = cache ? wa_hasher_hmac(&cache->hasher, key, sts->data, sts->len, sig)
+             : wa_hmac_sha256(key, sizeof key, sts->data, sts->len, sig);
+  wa_wipe(key, sizeof key);
+  if (rc != 0) return SIGV4_ECRYPTO;
+  wa_hex(sig, sizeof sig, out->signature);
+
+  /* Authorization */
+  TRY(wa_buf_reserve(auth, 29 + akid_len + 1 + scope_len + 16 + sizeof SH_TOKEN + 12 + 64));
+  TRY(wa_buf_addstr(auth, SIGV4_ALGORITHM " Credential="));
+  TRY(wa_buf_add(auth, akid, akid_len));
+  TRY(wa_buf_addc(auth, '/'));
+  TRY(wa_buf_add(auth, sts->data + scope_off, scope_len));
+  TRY(wa_buf_addstr(auth, ", SignedHeaders="));
+  TRY(wa_buf_addstr(auth, signed_headers));
+  TRY(wa_buf_addstr(auth, ", Signature="));
+  TRY(wa_buf_add(auth, out->signature, 64));
+  if (wa_buf_terminate(cr) != 0 || wa_buf_terminate(sts) != 0 || wa_buf_terminate(sh) != 0 ||
+      wa_buf_terminate(auth) != 0)
     return SIGV4_ENOMEM;
   return SIGV4_OK;
 }
@@ -504,6 +642,17 @@ int sigv4_sign(const sigv4_request *req, const sigv4_params *p, sigv4_key_cache 
   return rc;
 }
 
+int sigv4_sign_fixed(const sigv4_fixed *f, const char *access_key_id, const char *secret, size_t secret_len,
+                     const char *token, size_t token_len, const char *amz_date, const char *payload_hash,
+                     sigv4_key_cache *cache, sigv4_out *out) {
+  int rc;
+  if (f == NULL || out == NULL || payload_hash == NULL || amz_date == NULL) return SIGV4_EINVAL;
+  out->canonical_request.len = out->string_to_sign.len = out->signed_headers.len = out->authorization.len = 0;
+  rc = sign_fixed(f, access_key_id, secret, secret_len, token, token_len, amz_date, payload_hash, cache, out);
+  if (rc != SIGV4_OK) reset_out(out);
+  return rc;
+}
+
 static void wipe_free(wa_buf *b) {
   wa_wipe(b->data, b->cap);
   wa_buf_free(b);
@@ -523,6 +672,7 @@ void sigv4_cache_clear(sigv4_key_cache *cache) {
   unsigned long derivations;
   if (cache == NULL) return;
   derivations = cache->derivations; /* a statistic, not a secret: kept */
+  wa_hasher_free(&cache->hasher);
   wa_wipe(cache, sizeof *cache);
   memset(cache, 0, sizeof *cache);
   cache->derivations = derivations;

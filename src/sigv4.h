@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "crypto.h"
 #include "internal.h"
 
 typedef struct {
@@ -50,6 +51,7 @@ typedef struct {
   size_t secret_len;
   char secret[SIGV4_CACHE_SECRET_MAX];
   unsigned long derivations;         /* how many times a key was derived (for tests) */
+  wa_hasher hasher;                  /* OpenSSL state reused send after send */
 } sigv4_key_cache;
 
 typedef struct {
@@ -73,8 +75,32 @@ enum {
 WA_INTERNAL int sigv4_sign(const sigv4_request *req, const sigv4_params *p, sigv4_key_cache *cache,
                            sigv4_out *out);
 
+/* A request signed again and again whose method, path, Host and Content-Type
+ * stay the same (a client's sends): the fixed head of its canonical request,
+ * built once by sigv4_fixed_init with the same rules as sigv4_sign (path
+ * normalized and encoded twice, header values trimmed). Signed headers:
+ * content-type;host;x-amz-date, plus x-amz-security-token with a token. */
+typedef struct {
+  wa_buf head; /* "<method>\n<canonical uri>\n\ncontent-type:<type>\nhost:<host>\nx-amz-date:" */
+  char region[64], service[64];
+  size_t region_len, service_len;
+} sigv4_fixed;
+
+/* Returns SIGV4_OK, SIGV4_EINVAL (a word sigv4_sign would refuse) or SIGV4_ENOMEM. */
+WA_INTERNAL int sigv4_fixed_init(sigv4_fixed *f, const char *method, const char *path, size_t path_len,
+                                 const char *content_type, const char *host, size_t host_len, const char *region,
+                                 const char *service);
+WA_INTERNAL void sigv4_fixed_free(sigv4_fixed *f);
+
+/* Signs one request of f: the same outputs as sigv4_sign with the headers
+ * content-type, host, x-amz-date (and x-amz-security-token when token is
+ * not NULL) and the payload hash, for a small part of the work. */
+WA_INTERNAL int sigv4_sign_fixed(const sigv4_fixed *f, const char *access_key_id, const char *secret,
+                                 size_t secret_len, const char *token, size_t token_len, const char *amz_date,
+                                 const char *payload_hash, sigv4_key_cache *cache, sigv4_out *out);
+
 WA_INTERNAL void sigv4_out_free(sigv4_out *out);
-/* Wipes the cached key and secret. */
+/* Wipes the cached key and secret and frees the hasher. */
 WA_INTERNAL void sigv4_cache_clear(sigv4_key_cache *cache);
 
 #endif

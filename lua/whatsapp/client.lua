@@ -11,6 +11,7 @@ local media = require "whatsapp.media"
 local params = require "whatsapp.params"
 local resty = require "whatsapp.resty"
 local retry = require "whatsapp.retry"
+local batch = require "whatsapp.batch"
 local senders = require "whatsapp.senders"
 local validate = require "whatsapp.validate"
 
@@ -183,14 +184,12 @@ function Client:_transport_error(kind, text, dl, effect)
   return errors.transport(kind, describe_failure(self, kind, text, dl, effect))
 end
 
--- One attempt: messageId, or nil, err; then the answer's Date and
--- x-amz-retry-after headers (nil when there was no answer).
--- offset: the clock offset to sign with; dl: {deadline=, left=} when a
--- deadline limits this attempt (limit_ms).
-local function attempt(self, message, id, version, creds, offset, limit_ms, dl)
-  local status, value, request_id, error_type, date, retry_after = self._transport:send(message,
-    config.MESSAGING_PRODUCT, id, version, creds.access_key_id, creds.secret_access_key, creds.session_token,
-    offset, limit_ms)
+local PRODUCT = config.MESSAGING_PRODUCT
+
+-- What a transport's answer to a send means: messageId, or nil, err; then
+-- the answer's Date and x-amz-retry-after headers (nil when there was no
+-- answer). dl: {deadline=, left=} when a deadline limited this attempt.
+local function interpret(self, creds, dl, status, value, request_id, error_type, date, retry_after)
   if not status then
     local kind, text, field = value, request_id, error_type
     if kind == "invalid" then return nil, errors.validation(field or "message", text) end
@@ -210,15 +209,89 @@ local function attempt(self, message, id, version, creds, offset, limit_ms, dl)
     { creds.secret_access_key, creds.session_token }), date, retry_after
 end
 
+-- One send attempt on the client's transport (see interpret). offset: the
+-- clock offset to sign with; limit_ms: what a deadline leaves of this attempt.
+local function attempt(self, message, id, version, creds, offset, limit_ms, dl)
+  return interpret(self, creds, dl, self._transport:send(message, PRODUCT, id, version, creds.access_key_id,
+    creds.secret_access_key, creds.session_token, offset, limit_ms))
+end
+
+-- Learns the service's clock from an answer's Date header. The header is
+-- parsed once per value (it changes once a second).
+local function learn_clock(self, date)
+  if date ~= self._date_header then
+    self._date_header, self._date_value = date, retry.parse_http_date(date)
+  end
+  self._clock_offset = retry.learn_offset(self._clock_offset, os.time(), self._date_value)
+end
+
+-- After a failed attempt (the attempts-th of a call): the wait before the
+-- next one, or nil when err is the answer (err.attempts and err.message are
+-- settled then). Also returns the retry quota the next attempt took and
+-- whether the call has used its clock-skew retry. offset: the clock offset
+-- the attempt was signed with; started: monotonic time the call began.
+-- An on_retry hook that raises raises here, its retry's tokens given back.
+local function next_try(self, attempts, skew_retried, err, retry_after, offset, deadline, started)
+  if err.code == "ParamValidationError" or err.code == "TransportUnavailable" then -- this attempt sent nothing
+    err.attempts = attempts - 1
+    return nil
+  end
+  err.attempts = attempts
+  local class, cost, delay = retry.class(err), nil, 0
+  if retry.is_skew_code(err.code) and self._clock_offset ~= offset and not skew_retried then
+    -- our clock was off by minutes: the same request, signed with the
+    -- service's time, is retried at once (once per call, outside the quota)
+    skew_retried, cost, class = true, 0, "skew"
+  end
+  if class ~= "skew" then
+    if not class or attempts >= self.max_attempts then return nil end
+    cost = retry.take(self._quota, class)
+    if not cost then
+      err.message = err.message .. " (not retried: the client's retry quota is spent)"
+      return nil
+    end
+    delay = retry.delay(attempts, class, self.backoff, random, retry.retry_after_seconds(retry_after))
+    if deadline and monotonic() - started + delay >= deadline then
+      retry.succeeded(self._quota, cost) -- give back what was not used
+      err.message = string.format("%s (not retried: the deadline of %gs would pass)", err.message, deadline)
+      return nil
+    end
+  end
+  if self.on_retry then
+    local fine, hook_err = pcall(self.on_retry, err, attempts, delay)
+    if not fine then -- a programming error: raise it, without keeping the retry's tokens
+      if cost and cost > 0 then retry.succeeded(self._quota, cost) end
+      error(hook_err, 0)
+    end
+  end
+  return delay, cost, skew_retried
+end
+
+-- The time limit of an attempt under a deadline: milliseconds left and
+-- {deadline=, left=} for describe_failure; nil and a TimeoutError when
+-- nothing is left (fetching credentials, or waiting for a turn, took it).
+local function limit_of(deadline, started, attempts)
+  local left = deadline - (monotonic() - started)
+  if left <= 0.001 then
+    local terr = errors.transport("connect_timeout", string.format(
+      "the deadline (%gs) passed before the request was sent; nothing was sent", deadline))
+    terr.attempts = attempts
+    return nil, terr
+  end
+  return math.ceil(left * 1000), { deadline = deadline, left = left }
+end
+
 --- The loop every call of the service shares: credentials for each attempt,
 -- the time left under a deadline, retries in the standard mode (retry.lua),
 -- the retry quota, clock skew learned from the answers' Date.
 -- once(creds, offset, limit_ms, dl) makes one attempt, signing with the
 -- clock offset given, and returns its result, or nil, err and the answer's
 -- Date and x-amz-retry-after headers; dl: {deadline=, left=} when a
--- deadline limits the attempt to limit_ms. Returns the result of the
--- first attempt that has one, or nil and the last error (err.attempts set).
-function Client:_with_retries(deadline, once)
+-- deadline limits the attempt to limit_ms. pace (optional) is called before
+-- each attempt and may wait (the rate of send_batch inside nginx). Returns
+-- the result of the first attempt that has one, or nil and the last error
+-- (err.attempts set).
+function Client:_with_retries(deadline, once, pace)
   local started = deadline and monotonic()
   local attempts, last_cost, skew_retried = 0, 0, false
   while true do
@@ -227,66 +300,44 @@ function Client:_with_retries(deadline, once)
       cerr.attempts = attempts
       return nil, cerr
     end
+    if pace then pace() end
     local limit_ms, dl
     if deadline then
-      local left = deadline - (monotonic() - started)
-      if left <= 0.001 then -- (fetching credentials took the rest)
-        local terr = errors.transport("connect_timeout", string.format(
-          "the deadline (%gs) passed before the request was sent; nothing was sent", deadline))
-        terr.attempts = attempts
-        return nil, terr
-      end
-      limit_ms = math.ceil(left * 1000)
-      dl = { deadline = deadline, left = left }
+      limit_ms, dl = limit_of(deadline, started, attempts)
+      if not limit_ms then return nil, dl end
     end
     attempts = attempts + 1
     -- the offset is read before the attempt: in OpenResty another call may
     -- learn a new one while this one waits for its answer
     local offset = self._clock_offset
     local result, err, date, retry_after = once(creds, offset, limit_ms, dl)
-    if date then
-      self._clock_offset = retry.learn_offset(self._clock_offset, os.time(), retry.parse_http_date(date))
-    end
+    if date then learn_clock(self, date) end
     if result ~= nil then
       retry.succeeded(self._quota, last_cost)
       return result
     end
-    if err.code == "ParamValidationError" or err.code == "TransportUnavailable" then -- this attempt sent nothing
-      err.attempts = attempts - 1
-      return nil, err
-    end
-    err.attempts = attempts
-
-    local class, cost, delay = retry.class(err), nil, 0
-    if retry.is_skew_code(err.code) and self._clock_offset ~= offset and not skew_retried then
-      -- our clock was off by minutes: the same request, signed with the
-      -- service's time, is retried at once (once per call, outside the quota)
-      skew_retried, cost, class = true, 0, "skew"
-    end
-    if class ~= "skew" then
-      if not class or attempts >= self.max_attempts then return nil, err end
-      cost = retry.take(self._quota, class)
-      if not cost then
-        err.message = err.message .. " (not retried: the client's retry quota is spent)"
-        return nil, err
-      end
-      delay = retry.delay(attempts, class, self.backoff, random, retry.retry_after_seconds(retry_after))
-      if deadline and monotonic() - started + delay >= deadline then
-        retry.succeeded(self._quota, cost) -- give back what was not used
-        err.message = string.format("%s (not retried: the deadline of %gs would pass)", err.message, deadline)
-        return nil, err
-      end
-    end
-    if self.on_retry then
-      local fine, hook_err = pcall(self.on_retry, err, attempts, delay)
-      if not fine then -- a programming error: raise it, without keeping the retry's tokens
-        if cost and cost > 0 then retry.succeeded(self._quota, cost) end
-        error(hook_err, 0)
-      end
-    end
+    local delay, cost
+    delay, cost, skew_retried = next_try(self, attempts, skew_retried, err, retry_after, offset, deadline, started)
+    if not delay then return nil, err end
     if delay > 0 then self._sleep(delay) end
     last_cost = cost
   end
+end
+
+-- Sends one message until success or a final failure (see _with_retries).
+local function run_send(self, message, id, version, deadline, pace)
+  return self:_with_retries(deadline, function(creds, offset, limit_ms, dl)
+    return attempt(self, message, id, version, creds, offset, limit_ms, dl)
+  end, pace)
+end
+
+local NO_OPTIONS, LOCAL_NUMBERS = {}, { allow_local_number = true }
+
+-- A table message must pass WhatsApp's rules (whatsapp.validate) unless
+-- opts.validate is false; JSON text is the caller's own.
+local function check_message(message, opts)
+  if opts and opts.validate == false then return true end
+  return validate.message(message, opts and opts.allow_local_number and LOCAL_NUMBERS or NO_OPTIONS)
 end
 
 --- Sends a WhatsApp message object (a table, or its JSON text).
@@ -302,17 +353,20 @@ function Client:send(message, opts)
   if mt ~= "table" and mt ~= "string" then
     error("send: message must be a table or a JSON string (got " .. mt .. ")", 2)
   end
+  if opts == nil and self.phone_number_id then -- the common case: nothing to check but the message
+    if mt == "table" then
+      local ok, verr = validate.message(message, NO_OPTIONS)
+      if not ok then return nil, verr end
+    end
+    return run_send(self, message, self.phone_number_id, self.meta_api_version, self.deadline)
+  end
   local id, version, deadline = check_send_opts(self, opts)
   if not id then return nil, version end
-  -- a table must pass WhatsApp's rules (whatsapp.validate); JSON text is the caller's own
-  if mt == "table" and not (opts and opts.validate == false) then
-    local ok, verr = validate.message(message, { allow_local_number = opts and opts.allow_local_number })
+  if mt == "table" then
+    local ok, verr = check_message(message, opts)
     if not ok then return nil, verr end
   end
-
-  return self:_with_retries(deadline, function(creds, offset, limit_ms, dl)
-    return attempt(self, message, id, version, creds, offset, limit_ms, dl)
-  end)
+  return run_send(self, message, id, version, deadline)
 end
 
 --- OpenResty: sends in the background, from a 0-delay ngx.timer.at, for
@@ -338,11 +392,9 @@ function Client:send_later(message, opts, callback)
   if not id then return nil, version end
   if mt == "table" then
     -- checked and encoded now: in the timer it is JSON text, which send does not validate
-    if not (opts and opts.validate == false) then
-      local fine, verr = validate.message(message, { allow_local_number = opts and opts.allow_local_number })
-      if not fine then return nil, verr end
-    end
-    local text, _, why, field = core.encode(message, config.MESSAGING_PRODUCT)
+    local fine, verr = check_message(message, opts)
+    if not fine then return nil, verr end
+    local text, _, why, field = core.encode(message, PRODUCT)
     if not text then return nil, errors.validation(field ~= "" and field or "message", why) end
     message = text
   end
@@ -372,8 +424,30 @@ function Client:stats()
   return st
 end
 
+-- What whatsapp.batch shares with send.
+local internals = {
+  PRODUCT = PRODUCT, SEND_OPTIONS = SEND_OPTIONS, check_send_opts = check_send_opts,
+  check_message = check_message, interpret = interpret, next_try = next_try, learn_clock = learn_clock,
+  limit_of = limit_of, run_send = run_send,
+}
+
+--- Sends many messages, several at a time (see whatsapp.batch). messages:
+-- a list of message tables or JSON texts. opts: concurrency (default 16),
+-- rate (messages per second for the origination number), progress
+-- (function(done, total, index, result)), and send's options, for every
+-- message. Returns the results in input order, each {message_id=} or
+-- {err=}, and how many failed; or nil, err when none can be sent.
+function Client:send_batch(messages, opts)
+  local results, failed = batch.send_batch(self, internals, messages, opts)
+  return results, failed
+end
+
 --- Closes the connection; the client can no longer send. Safe to call twice.
 function Client:close()
+  if self._idle_batch then
+    self._idle_batch:close()
+    self._idle_batch = nil
+  end
   self._transport:close()
 end
 

@@ -33,7 +33,11 @@ end
 
 --- Number of code points in s, or nil and the 1-based byte offset of the
 -- first byte that is not valid UTF-8.
+local utf8_lib = rawget(_G, "utf8")
+local utf8_len = utf8_lib and utf8_lib.len -- Lua 5.3+: the same strict rules, in C
+
 function M.len(s)
+  if utf8_len then return utf8_len(s) end
   if not s:find("[\128-\255]") then return #s end -- ASCII: the common case, no loop
   local i, n, len = 1, 0, #s
   while i <= len do

@@ -11,6 +11,7 @@ local single_emoji = require "whatsapp.emoji"
 local interactive = require("whatsapp.validate_interactive").interactive
 local template = require "whatsapp.validate_template"
 local C = require "whatsapp.check"
+local codepoints = require "whatsapp.codepoints"
 local fail, join, at, check_limit, str = C.fail, C.join, C.at, C.check_limit, C.str
 local required, object, fields, set, list = C.required, C.object, C.fields, C.set, C.list
 local boolean, one_of, constant, media, location = C.boolean, C.one_of, C.constant, C.media, C.location
@@ -21,6 +22,11 @@ local M = {}
 -- phone numbers --------------------------------------------------------------
 
 local function phone_number(v, path, allow_local)
+  -- the common case, "+" and digits, in one match
+  if type(v) == "string" and v:find("^%+[1-9]%d*$") then
+    check_limit(path, "to_digits", #v - 1)
+    return
+  end
   str(v, path)
   if v:find("[^%d %-%(%)%+]") then
     fail(path, 'must be "+" and the country code and number, with only spaces, "-" or "()" between digits')
@@ -90,9 +96,10 @@ end
 
 -- the envelope ---------------------------------------------------------------
 
+local TEXT_FIELDS = set("body", "preview_url")
 local function text(v, path)
   object(v, path)
-  fields(v, path, set("body", "preview_url"))
+  fields(v, path, TEXT_FIELDS)
   str(required(v, "body", path), join(path, "body"), "text_body")
   if v.preview_url ~= nil then boolean(v.preview_url, join(path, "preview_url")) end
 end
@@ -180,8 +187,34 @@ end
 -- @tparam table msg the message
 -- @tparam[opt] table opts `allow_local_number`: accept a `to` without "+"
 -- @return true, or nil and a ParamValidationError whose `field` is the path
+-- The shape most messages have, {to = "+<digits>", type = "text", text =
+-- {body = ..., preview_url = ...}} (messaging_product "whatsapp" allowed),
+-- checked in one pass: true only when the full rules above would pass it;
+-- anything else (or anything wrong) goes through them for the error.
+local QUICK_ENVELOPE = { messaging_product = true, to = true, type = true, text = true }
+local TEXT_BODY = rules.limits.text_body
+local function plain_text(msg)
+  if msg.type ~= "text" then return false end
+  local product, to, t = msg.messaging_product, msg.to, msg.text
+  if (product ~= nil and product ~= "whatsapp") or type(to) ~= "string" or type(t) ~= "table"
+    or #to > 16 or not to:find("^%+[1-9]%d*$") or getmetatable(msg) or getmetatable(t) then
+    return false
+  end
+  for k in next, msg do
+    if not QUICK_ENVELOPE[k] then return false end
+  end
+  local body, preview = t.body, t.preview_url
+  if type(body) ~= "string" or (preview ~= nil and type(preview) ~= "boolean") then return false end
+  for k in next, t do
+    if k ~= "body" and k ~= "preview_url" then return false end
+  end
+  local n = #body <= TEXT_BODY.max * 4 and codepoints.len(body)
+  return n and n >= TEXT_BODY.min and n <= TEXT_BODY.max or false
+end
+
 function M.message(msg, opts)
   if type(msg) ~= "table" then error("validate: message must be a table (got " .. type(msg) .. ")", 2) end
+  if plain_text(msg) then return true end
   local ok, e = pcall(message, msg, opts or {})
   if ok then return true end
   if getmetatable(e) ~= Failure then error(e, 0) end -- a bug here, not bad data: let it show

@@ -1,7 +1,9 @@
 -- Run by spec/finalizer_spec.lua in a process of its own: with the
 -- collector forced to run at every allocation, a small heap keeps that fast
 -- (inside busted, with every spec loaded, it would crawl under ASan).
--- Usage: <runtime> finalizer_hammer.lua send|convert|prepare|request
+-- Usage: <runtime> finalizer_hammer.lua send|convert|prepare|request|batch|batch_close
+-- (batch: a batch's add, poll and result while the client is closed;
+-- batch_close: the same while the batch itself is closed)
 -- Prints one line per outcome kind, "returned N" / "closed N" / "busy N",
 -- then "closed_inside N" (closes that came while the call was running) and
 -- "leaked_fds N" (sockets left open once every client was closed), and
@@ -22,7 +24,7 @@ local function finalizable(f)
   return setmetatable({}, { __gc = f })
 end
 
-local c, armed, countdown
+local c, b, armed, countdown
 local inside, closed_inside = false, 0
 local function chain(self_fn)
   -- keep one finalizer pending every cycle; the countdown decides in which
@@ -33,7 +35,11 @@ local function chain(self_fn)
     if countdown <= 0 then
       armed = false
       if inside then closed_inside = closed_inside + 1 end
-      c:close()
+      if mode == "batch_close" then
+        if b then b:close() end
+      else
+        c:close()
+      end
     end
   end
 end
@@ -46,8 +52,21 @@ local calls = {
   convert = function(cl) return cl:send(msg, "whatsapp", 123456789, 20.5, akid, secret) end,
   prepare = function(cl) return cl:prepare(msg, "whatsapp", phone, "v20.0", akid, secret) end,
   request = function(cl) return cl:request("GET", http .. "/_standin/stats", { ["X-A"] = "1" }) end,
+  batch = function(cl)
+    b = cl:batch(2)
+    assert(b:add(cl, 1, msg, "whatsapp", phone, "v20.0", akid, secret))
+    assert(b:add(cl, 2, '{"to":"+14255550123","type":"text","text":{"body":"gc"}}', "whatsapp", phone, "v20.0",
+      akid, secret, nil, 0, 5000))
+    local got = 0
+    while got < 2 do
+      b:poll(2000)
+      while b:result() do got = got + 1 end
+    end
+    return got
+  end,
 }
-local call = assert(calls[mode], "mode must be send, convert, prepare or request")
+calls.batch_close = calls.batch
+local call = assert(calls[mode], "mode must be send, convert, prepare, request, batch or batch_close")
 
 local cfg = {
   url = http .. "/v1/whatsapp/send", path = "/v1/whatsapp/send", host = http:match("//(.*)"),
@@ -80,6 +99,10 @@ for i = 1, 300 do
   local ok, err = pcall(call, c)
   inside, armed = false, false
   local key = ok and "returned" or tostring(err):match("closed") or tostring(err):match("busy") or tostring(err)
+  if b then
+    b:close()
+    b = nil
+  end
   outcomes[key] = (outcomes[key] or 0) + 1
   c:close()
   local closed_ok, closed_err = pcall(c.request, c, "GET", http .. "/_standin/stats")

@@ -36,6 +36,38 @@ function _M.fanout()
   say { ids = ids, failures = failures, elapsed = ngx.now() - t0, transport = c.transport, stats = c:stats() }
 end
 
+--- /batch?n=N&concurrency=C[&rate=R][&bad=I]: client:send_batch of N texts
+-- (message I invalid) on light threads; reports results, progress and time.
+function _M.batch()
+  local n = tonumber(ngx.var.arg_n) or 10
+  local bad = tonumber(ngx.var.arg_bad)
+  local c = client("batch", { on_retry = function() end })
+  local messages = {}
+  for i = 1, n do
+    messages[i] = i == bad and { to = "nope", type = "text", text = { body = "bad" } } or text("batch " .. i)
+  end
+  local progress = {}
+  ngx.update_time()
+  local t0 = ngx.now()
+  local results, failed = c:send_batch(messages, {
+    concurrency = tonumber(ngx.var.arg_concurrency) or 4, rate = tonumber(ngx.var.arg_rate),
+    progress = function(done, total, index) progress[#progress + 1] = { done, total, index } end,
+  })
+  ngx.update_time()
+  local out = {}
+  for i, r in ipairs(results or {}) do
+    out[i] = r.message_id or { code = r.err.code, field = r.err.field or whatsapp.null, attempts = r.err.attempts }
+  end
+  say { results = out, failed = failed, progress = progress, elapsed = ngx.now() - t0, transport = c.transport,
+    stats = c:stats() }
+end
+
+--- /batch-log: send_batch where cosockets are missing (a log phase) says so.
+function _M.batch_log_phase()
+  local results, err = client("batch-log"):send_batch({ text("from the log phase") })
+  ngx.shared.results:set("batch", results and "sent" or (err.code .. ": " .. err.message))
+end
+
 --- /retry: one send that is throttled first; reports the waits.
 function _M.retry()
   local delays = {}

@@ -31,7 +31,9 @@ start_standin() {
 
 # start_h2_front DIR: nginx on a free loopback port speaking HTTP/2 over TLS
 # (the test certificate) in front of the stand-in's HTTP port, passing the
-# Host through so signatures still check out. Needs start_standin first. Sets
+# Host through so signatures still check out, and telling the stand-in the
+# client connection (X-Front-Connection) and protocol (X-Front-Protocol) of
+# each request. Needs start_standin first. Sets
 # h2_pid and exports WA_STANDIN_H2.
 start_h2_front() {
   local dir=$1/h2 port i user=""
@@ -59,6 +61,9 @@ http {
       proxy_http_version 1.1;
       proxy_set_header Host \$http_host;
       proxy_set_header Connection "";
+      # which client connection and protocol a request came on (the stand-in records headers)
+      proxy_set_header X-Front-Connection \$connection;
+      proxy_set_header X-Front-Protocol \$server_protocol;
     }
   }
 }
