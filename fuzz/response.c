@@ -21,9 +21,9 @@ static int decode_body(lua_State *L) {
   s = (wa_json_scratch *)lua_newuserdata(L, sizeof *s);
   memset(s, 0, sizeof *s);
   wa_setmetatable(L, WA_JSON_SCRATCH_MT);
-  rc = wa_json_encode(L, -2, &s->box, NULL, &s->err);
+  rc = wa_json_encode(L, -2, &s->text, &s->keys, NULL, &s->err);
   CHECK(rc == 0 || rc == -1); /* -1: e.g. a string that is not UTF-8; never out of memory */
-  CHECK(rc != 0 || s->box.text != NULL);
+  CHECK(rc != 0 || (s->text.data != NULL && strlen(s->text.data) == s->text.len));
   CHECK(rc != -1 || s->err.message[0] != '\0');
   wa_json_scratch_free(s);
   return 0;

@@ -385,7 +385,7 @@ static int write_object(encoder *e, int idx, long long n_str) {
   /* keys in byte order: the same table always gives the same bytes */
   if (count > 16) {
     qsort(e->keys->data + base, count, sizeof(key_entry), key_cmp);
-  } else { /* a message's objects have a few keys: insertion sort, no calls through a pointer */
+  } else if (count > 1) { /* a message's objects have a few keys: insertion sort, no calls through a pointer */
     key_entry *k = (key_entry *)(void *)(e->keys->data + base);
     size_t a, b;
     for (a = 1; a < count; a++) {
