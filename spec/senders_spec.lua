@@ -191,7 +191,7 @@ describe("whatsapp.send_* and whatsapp.message", function()
     for _, method in pairs(senders.METHODS) do assert.is_function(whatsapp[method], method) end
   end)
 
-  it("send on the default client made from the environment", function()
+  it("send and send_batch on the default client made from the environment", function()
     H.require_standin()
     H.reset()
     local script = [[
@@ -200,6 +200,10 @@ describe("whatsapp.send_* and whatsapp.message", function()
       assert(whatsapp.mark_read("wamid.E"))
       local id, err = whatsapp.send_image("+14255550123", "ftp://nope")
       io.write(tostring(id), " ", tostring(err and err.field))
+      local results, failed = whatsapp.send_batch({ whatsapp.message.text("+14255550123", "batch 1"),
+        whatsapp.message.text("+14255550123", "batch 2") }, { concurrency = 2 })
+      io.write(" batch failed=", failed, " ", tostring(results[1].message_id ~= nil), " ",
+        tostring(results[2].message_id ~= nil))
     ]]
     local out = H.run(table.concat({
       "env -u AWS_PROFILE -u AWS_SESSION_TOKEN",
@@ -210,10 +214,10 @@ describe("whatsapp.send_* and whatsapp.message", function()
       H.runtime, "-e", "'package.path=\"lua/?.lua;lua/?/init.lua;\"..package.path; package.cpath=\"build/"
         .. H.runtime .. "/?.so;\"..package.cpath'", "-e", "'" .. script:gsub("'", "'\\''") .. "'",
     }, " "))
-    assert.matches("nil image.link", out)
+    assert.matches("nil image.link batch failed=0 true true", out, 1, true)
     assert.matches("exit=0", out)
     local msgs = H.messages()
-    assert.are.equal(2, #msgs)
+    assert.are.equal(4, #msgs)
     assert.are.equal("module level", msgs[1].message.text.body)
     assert.are.same({ messaging_product = "whatsapp", status = "read", message_id = "wamid.E" }, msgs[2].message)
   end)

@@ -91,9 +91,7 @@ function M.invoke(client, name, input, opts)
   end
   local op = operations.operations[name]
   local url = client._base_url .. op.uri .. (req.query ~= "" and "?" .. req.query or "")
-  return client:_with_retries(deadline, function(creds, offset, limit_ms, dl)
-    return attempt(client, op, req, url, creds, offset, limit_ms, dl)
-  end)
+  return client:_with_retries(deadline, attempt, op, req, url)
 end
 
 return M

@@ -284,14 +284,15 @@ end
 --- The loop every call of the service shares: credentials for each attempt,
 -- the time left under a deadline, retries in the standard mode (retry.lua),
 -- the retry quota, clock skew learned from the answers' Date.
--- once(creds, offset, limit_ms, dl) makes one attempt, signing with the
--- clock offset given, and returns its result, or nil, err and the answer's
--- Date and x-amz-retry-after headers; dl: {deadline=, left=} when a
--- deadline limits the attempt to limit_ms. pace (optional) is called before
--- each attempt and may wait (the rate of send_batch inside nginx). Returns
--- the result of the first attempt that has one, or nil and the last error
--- (err.attempts set).
-function Client:_with_retries(deadline, once, pace)
+-- once(self, a, b, c, creds, offset, limit_ms, dl) makes one attempt,
+-- signing with the clock offset given, and returns its result, or nil, err
+-- and the answer's Date and x-amz-retry-after headers; a, b, c are the
+-- caller's (passed through rather than captured: a send makes no closure);
+-- dl: {deadline=, left=} when a deadline limits the attempt to limit_ms.
+-- pace (optional) is called before each attempt and may wait (the rate of
+-- send_batch inside nginx). Returns the result of the first attempt that
+-- has one, or nil and the last error (err.attempts set).
+function Client:_with_retries(deadline, once, a, b, c, pace)
   local started = deadline and monotonic()
   local attempts, last_cost, skew_retried = 0, 0, false
   while true do
@@ -310,7 +311,7 @@ function Client:_with_retries(deadline, once, pace)
     -- the offset is read before the attempt: in OpenResty another call may
     -- learn a new one while this one waits for its answer
     local offset = self._clock_offset
-    local result, err, date, retry_after = once(creds, offset, limit_ms, dl)
+    local result, err, date, retry_after = once(self, a, b, c, creds, offset, limit_ms, dl)
     if date then learn_clock(self, date) end
     if result ~= nil then
       retry.succeeded(self._quota, last_cost)
@@ -326,9 +327,7 @@ end
 
 -- Sends one message until success or a final failure (see _with_retries).
 local function run_send(self, message, id, version, deadline, pace)
-  return self:_with_retries(deadline, function(creds, offset, limit_ms, dl)
-    return attempt(self, message, id, version, creds, offset, limit_ms, dl)
-  end, pace)
+  return self:_with_retries(deadline, attempt, message, id, version, pace)
 end
 
 local NO_OPTIONS, LOCAL_NUMBERS = {}, { allow_local_number = true }

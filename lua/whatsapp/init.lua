@@ -65,10 +65,10 @@ M.message = builders
 -- methods of the same names, on the default client.
 senders.install_module(M, M.default_client)
 
--- whatsapp.upload_media, get_media, delete_media, get_account,
+-- whatsapp.send_batch, upload_media, get_media, delete_media, get_account,
 -- get_phone_number, phone_numbers, call: the client methods, on the default client.
-for _, name in ipairs { "upload_media", "get_media", "delete_media", "get_account", "get_phone_number",
-  "phone_numbers", "call" } do
+for _, name in ipairs { "send_batch", "upload_media", "get_media", "delete_media", "get_account",
+  "get_phone_number", "phone_numbers", "call" } do
   M[name] = function(...)
     local c, err = M.default_client()
     if not c then return nil, err end
