@@ -47,6 +47,7 @@ typedef struct {
 } wa_http_config;
 
 /* 0 on success; -1 when libcurl could not make a handle. */
+#define WA_HTTP_RECV_BUFFER 1024L /* CURLOPT_BUFFERSIZE: libcurl's smallest (see wa_http_init) */
 WA_INTERNAL int wa_http_init(wa_http *h, const wa_http_config *cfg);
 WA_INTERNAL void wa_http_close(wa_http *h);
 
