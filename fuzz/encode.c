@@ -163,12 +163,17 @@ static void build(lua_State *L, program *pr, int base) {
   }
 }
 
-/* 1 when the tree has an integer of 16 digits or more: the encoder writes a
- * Lua integer's digits, cJSON its double with %1.15g (an exponent from 1e15
- * on) or %1.17g; the same value, other bytes. */
+/* 1 when the tree has a whole number of 16 to 19 digits, which may have been
+ * a Lua integer: the encoder writes an integer's digits, cJSON its double
+ * with %1.15g (an exponent from 1e15 on) or %1.17g; the same value, other
+ * bytes. Floats (fractions, and past the integers' range) are compared. */
 static int has_big_number(const cJSON *n) {
   for (; n != NULL; n = n->next) {
-    if (cJSON_IsNumber(n) && fabs(n->valuedouble) >= 1e15) return 1;
+    if (cJSON_IsNumber(n) && n->valuedouble == floor(n->valuedouble) && fabs(n->valuedouble) >= 1e15 &&
+        fabs(n->valuedouble) <= 9223372036854775808.0)
+      return 1;
+    /* cJSON's %1.15g of these rounds past DBL_MAX; the encoder writes 17 digits */
+    if (cJSON_IsNumber(n) && fabs(n->valuedouble) >= 1.797693134862315e308) return 1;
     if (has_big_number(n->child)) return 1;
   }
   return 0;

@@ -16,6 +16,12 @@ describe("JSON encoding", function()
     end
   end)
 
+  it("writes the largest doubles with the digits that read back as them, not as infinity", function()
+    local max = 1.7976931348623157e308
+    assert.are.equal("[1.7976931348623157e+308,-1.7976931348623157e+308]", enc { max, -max })
+    assert.are.equal(max, core.decode(enc { max })[1])
+  end)
+
   it("turns sequences into arrays and string keys into sorted objects", function()
     assert.are.equal('[1,"two",true,false]', enc { 1, "two", true, false })
     assert.are.equal('{"a":{"x":[1,2]},"m":"y","z":1}', enc { z = 1, m = "y", a = { x = { 1, 2 } } })

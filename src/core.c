@@ -599,8 +599,11 @@ static int build_send(lua_State *L, client *c, const send_args *a, wa_request *r
   }
   /* A CR or LF in a credential would inject a header line. */
   if (has_crlf(a->akid, a->akid_len) || has_crlf(a->secret, a->secret_len) ||
-      (a->token && has_crlf(a->token, a->token_len)))
+      (a->token && has_crlf(a->token, a->token_len))) {
+    trim(&c->json.text, 0);
+    trim(&c->text, 0);
     return push_failure(L, "invalid", "must not contain CR or LF", "credentials");
+  }
 
   /* 2. the AWS body: {"message":"<base64>","metaApiVersion":..,"originationPhoneNumberId":..} */
   b64_len = wa_base64_len(msg_len);

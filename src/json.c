@@ -272,7 +272,8 @@ static void format_double(double d, char num[32]) {
   char point = localeconv()->decimal_point[0], *p;
   snprintf(num, 32, "%1.15g", d);
   back = strtod(num, NULL);
-  if (!(fabs(back - d) <= (fabs(back) > fabs(d) ? fabs(back) : fabs(d)) * DBL_EPSILON)) snprintf(num, 32, "%1.17g", d);
+  /* (unlike cJSON, near DBL_MAX: 15 digits may round past it, to infinity) */
+  if (isinf(back) || !(fabs(back - d) <= (fabs(back) > fabs(d) ? fabs(back) : fabs(d)) * DBL_EPSILON)) snprintf(num, 32, "%1.17g", d);
   if (point != '.' && (p = strchr(num, point)) != NULL) *p = '.';
 }
 

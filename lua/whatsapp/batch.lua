@@ -248,7 +248,11 @@ local function run_curl(self, it, job)
     b:close() -- stops what is in flight; a Lua error must not leave transfers behind
     error(err, 0)
   end
-  self._idle_batch = b
+  if self._closed then -- progress closed the client: keep no connection open for it
+    b:close()
+  else
+    self._idle_batch = b
+  end
   return results, failed
 end
 

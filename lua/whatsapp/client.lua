@@ -443,6 +443,7 @@ end
 
 --- Closes the connection; the client can no longer send. Safe to call twice.
 function Client:close()
+  self._closed = true
   if self._idle_batch then
     self._idle_batch:close()
     self._idle_batch = nil
