@@ -933,6 +933,13 @@ static int l_batch_abort(lua_State *L) {
   return 0;
 }
 
+/* Sets t.http_version ("2", "1.1", "1.0") on the table on top, when known. */
+static void set_http_version(lua_State *L, long version) {
+  if (version == 0) return;
+  lua_pushstring(L, version == 20 ? "2" : version == 10 ? "1.0" : "1.1");
+  lua_setfield(L, -2, "http_version");
+}
+
 /* batch:stats() -> {slots=, running=, connections=, http_version=} */
 static int l_batch_stats(lua_State *L) {
   batch_ud *u = (batch_ud *)luaL_checkudata(L, 1, BATCH_MT);
@@ -944,10 +951,7 @@ static int l_batch_stats(lua_State *L) {
   lua_setfield(L, -2, "running");
   lua_pushnumber(L, (lua_Number)wa_batch_connects(&u->b));
   lua_setfield(L, -2, "connections");
-  if (u->http_version) {
-    lua_pushstring(L, u->http_version == 20 ? "2" : u->http_version == 10 ? "1.0" : "1.1");
-    lua_setfield(L, -2, "http_version");
-  }
+  set_http_version(L, u->http_version);
   return 1;
 }
 
@@ -971,10 +975,7 @@ static int l_batch_gc(lua_State *L) {
 static int l_client_stats(lua_State *L) {
   client *c = (client *)luaL_checkudata(L, 1, CLIENT_MT);
   lua_createtable(L, 0, 3);
-  if (c->http.http_version) {
-    lua_pushstring(L, c->http.http_version == 20 ? "2" : c->http.http_version == 10 ? "1.0" : "1.1");
-    lua_setfield(L, -2, "http_version");
-  }
+  set_http_version(L, c->http.http_version);
   lua_pushnumber(L, (lua_Number)c->requests);
   lua_setfield(L, -2, "requests");
   lua_pushnumber(L, (lua_Number)c->keys.derivations);
