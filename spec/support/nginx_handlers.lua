@@ -80,12 +80,26 @@ function _M.retry()
     elapsed = ngx.now() - t0 }
 end
 
---- /tls?ca=right|other: a send over HTTPS; the location sets the CA file.
+--- /tls?ca=right|other[&raise=1]: a send over HTTPS; the location sets the
+-- CA file. raise=1 makes a failed handshake raise "assertion failed!" the way
+-- Debian's lua-resty-core does when the handshake completes at once
+-- (openresty/lua-resty-core#499), a race that is hard to hit on purpose.
 function _M.tls()
   -- by name: nginx checks a certificate against a host name, never an IP address
   local endpoint = os.getenv("WA_STANDIN_HTTPS"):gsub("127%.0%.0%.1", "localhost")
   local c = client("tls-" .. ngx.var.arg_ca, { endpoint = endpoint, max_attempts = 1 })
-  local id, err = c:send(text("over TLS"))
+  local methods = getmetatable(ngx.socket.tcp()).__index
+  local real = methods.sslhandshake
+  if ngx.var.arg_raise then
+    methods.sslhandshake = function(...)
+      local ok, err = real(...)
+      if not ok then error("/usr/share/lua/5.1/resty/core/socket.lua:244: assertion failed!") end
+      return ok, err
+    end
+  end
+  local done, id, err = pcall(c.send, c, text("over TLS"))
+  methods.sslhandshake = real -- before anything can raise: the method table is the worker's
+  assert(done, id)
   say { id = id or whatsapp.null, code = err and err.code or whatsapp.null,
     message = err and err.message or whatsapp.null }
 end
