@@ -402,13 +402,27 @@ static int get_signing_key(const sigv4_params *p, const char *date, size_t regio
   return SIGV4_OK;
 }
 
+/* The signature: HMAC of the string to sign under the signing key for
+ * p->amz_date's day (cached or derived), as lowercase hex. */
+static int sign_string(const sigv4_params *p, size_t region_len, size_t service_len, sigv4_key_cache *cache,
+                       wa_buf *scratch, const wa_buf *sts, char signature[65]) {
+  unsigned char key[32], sig[32];
+  int rc = get_signing_key(p, p->amz_date, region_len, service_len, cache, scratch, key);
+  if (rc != SIGV4_OK) return rc;
+  rc = cache ? wa_hasher_hmac(&cache->hasher, key, sts->data, sts->len, sig)
+             : wa_hmac_sha256(key, sizeof key, sts->data, sts->len, sig);
+  wa_wipe(key, sizeof key);
+  if (rc != 0) return SIGV4_ECRYPTO;
+  wa_hex(sig, sizeof sig, signature);
+  return SIGV4_OK;
+}
+
 static int sign(const sigv4_request *req, const sigv4_params *p, sigv4_key_cache *cache,
                 sigv4_out *out) {
   wa_buf *cr = &out->canonical_request, *sts = &out->string_to_sign;
   wa_buf *sh = &out->signed_headers, *auth = &out->authorization, *scratch = &out->scratch;
   size_t region_len, service_len, akid_len, scope_off, scope_len;
   char hash_hex[65];
-  unsigned char key[32], sig[32];
   int rc;
 
   if (req == NULL || p == NULL) return SIGV4_EINVAL;
@@ -458,13 +472,8 @@ static int sign(const sigv4_request *req, const sigv4_params *p, sigv4_key_cache
   TRY(wa_buf_add(sts, hash_hex, 64));
 
   /* Signature. */
-  rc = get_signing_key(p, p->amz_date, region_len, service_len, cache, scratch, key);
+  rc = sign_string(p, region_len, service_len, cache, scratch, sts, out->signature);
   if (rc != SIGV4_OK) return rc;
-  rc = cache ? wa_hasher_hmac(&cache->hasher, key, sts->data, sts->len, sig)
-             : wa_hmac_sha256(key, sizeof key, sts->data, sts->len, sig);
-  wa_wipe(key, sizeof key);
-  if (rc != 0) return SIGV4_ECRYPTO;
-  wa_hex(sig, sizeof sig, out->signature);
 
   /* Authorization header value. */
   TRY(wa_buf_addstr(auth, SIGV4_ALGORITHM " Credential="));
@@ -536,7 +545,6 @@ static int sign_fixed(const sigv4_fixed *f, const char *akid, const char *secret
   const char *signed_headers = token ? SH_TOKEN : SH_BASE;
   size_t akid_len, scope_off, scope_len, i;
   char hash_hex[65];
-  unsigned char key[32], sig[32];
   sigv4_params p;
   int rc;
 
@@ -594,13 +602,8 @@ static int sign_fixed(const sigv4_fixed *f, const char *akid, const char *secret
   p.region = f->region;
   p.service = f->service;
   p.amz_date = amz_date;
-  rc = get_signing_key(&p, amz_date, f->region_len, f->service_len, cache, &out->scratch, key);
+  rc = sign_string(&p, f->region_len, f->service_len, cache, &out->scratch, sts, out->signature);
   if (rc != SIGV4_OK) return rc;
-  rc = cache ? wa_hasher_hmac(&cache->hasher, key, sts->data, sts->len, sig)
-             : wa_hmac_sha256(key, sizeof key, sts->data, sts->len, sig);
-  wa_wipe(key, sizeof key);
-  if (rc != 0) return SIGV4_ECRYPTO;
-  wa_hex(sig, sizeof sig, out->signature);
 
   /* Authorization */
   TRY(wa_buf_reserve(auth, 29 + akid_len + 1 + scope_len + 16 + sizeof SH_TOKEN + 12 + 64));
