@@ -72,6 +72,9 @@ local LIMIT_CASES = {
   caption = { field = "image.caption", make = function(n) return msg("image", { id = "1", caption = s(n) }) end },
   contacts = { field = "contacts", make = function(n)
     return msg("contacts", fill(n, function() return { name = { formatted_name = "A" } } end)) end },
+  contact_email = { field = "contacts[1].emails[1].email", make = function(n)
+    local c = { name = { formatted_name = "A" }, emails = { { email = s(n - 12) .. "@example.com" } } }
+    return msg("contacts", { c }) end },
   interactive_body = { field = "interactive.body.text", make = function(n)
     return buttons({ reply("a") }, { body = { text = s(n) } }) end },
   list_body = { field = "interactive.body.text", make = function(n)
@@ -194,10 +197,12 @@ describe("every limit of the rule table", function()
       section_title = 24, list_rows = 10, row_id = 200, row_title = 24, row_description = 72,
       cta_display_text = 20, flow_cta = 30, product_sections = 10, product_items = 30, contacts = 257,
       biz_opaque_callback_data = 512, body_text_param = 32768, header_text_param = 60, parameter_name = 20,
-      coupon_code = 15, otp_code = 15, url_button_text = 2000, carousel_cards = 10,
+      coupon_code = 15, otp_code = 15, url_button_text = 2000, carousel_cards = 10, contact_email = 254,
     }
     for name, max in pairs(want) do assert.are.equal(max, rules.limits[name].max, name) end
     assert.are.same({ min = 0, max = 9 }, rules.ranges.button_index)
+    -- OAS v23 CurrencyObject amount_1000: integer, format int32 (signed)
+    assert.are.same({ min = 1, max = 2 ^ 31 - 1 }, rules.ranges.currency_amount_1000)
   end)
 
   it("has a case here (a rule added to the table needs one)", function()
@@ -367,9 +372,63 @@ describe("validation", function()
     no(msg("contacts", { { name = { first_name = "A" } } }), "contacts[1].name.formatted_name", "required")
     no(msg("contacts", { { name = { formatted_name = "A" }, birthday = "18/08/2012" } }), "contacts[1].birthday",
       "YYYY%-MM%-DD")
-    no(msg("contacts", { { name = { formatted_name = "A" }, emails = { { email = "a@b", type = "OFFICE" } } } }),
+    no(msg("contacts", { { name = { formatted_name = "A" }, emails = { { email = "a@b.c", type = "OFFICE" } } } }),
       "contacts[1].emails[1].type", '"HOME", "WORK"')
     no(msg("contacts", {}), "contacts", "at least 1 contact")
+  end)
+
+  local function card_with(k, v)
+    return msg("contacts", { { name = { formatted_name = "A" } }, { name = { formatted_name = "B" }, [k] = v } })
+  end
+
+  it("contacts: a birthday is a day that exists (OAS format: date), leap years counted", function()
+    for _, day in ipairs { "2012-08-18", "2012-02-29", "2000-02-29", "1996-02-29", "2013-02-28", "2012-12-31",
+      "2012-01-31", "2012-04-30", "1604-06-01" } do
+      yes(card_with("birthday", day))
+    end
+    for _, day in ipairs { "2012-02-30", "2013-02-29", "1900-02-29", "2100-02-29", "2012-04-31", "2012-06-31",
+      "2012-09-31", "2012-11-31", "2012-13-01", "2012-00-10", "2012-01-00", "2012-01-32", "2012-1-01",
+      "2012-01-01T00:00:00Z" } do
+      local ok, err = validate(card_with("birthday", day))
+      assert(not ok, day .. " accepted")
+      assert.are.equal("contacts[2].birthday: must be a real date YYYY-MM-DD", err.message, day)
+    end
+  end)
+
+  it("contacts: e-mail addresses (OAS format: email), in a pragmatic form whose rule the error names", function()
+    for _, e in ipairs { "test@whatsapp.com", "first.last+tag@mail.example.co.uk", "o'brien@example.ie",
+      "josé@exämple.de", "a@b.c" } do
+      yes(card_with("emails", { { email = e, type = "HOME" } }))
+    end
+    for _, e in ipairs { "test", "test@", "@whatsapp.com", "a@b@whatsapp.com", "test@whatsapp", "a b@whatsapp.com",
+      "test@whatsapp.com ", "test@whatsapp.com\n", "test@.whatsapp.com", "test@whatsapp..com", "test@whatsapp.com.",
+      "test@what\0sapp.com", "" } do
+      local ok, err = validate(card_with("emails", { { email = "ok@example.com" }, { email = e, type = "WORK" } }))
+      assert(not ok, ("%q accepted"):format(e))
+      assert.are.equal("contacts[2].emails[2].email", err.field, e)
+      assert.matches('must be an e%-mail address: one "@" after a non%-empty local part, then a domain with a dot',
+        err.message)
+    end
+    no(card_with("emails", { { type = "HOME" } }), "contacts[2].emails[1].email", "required")
+    no(card_with("emails", { { email = string.rep("a", 243) .. "@example.com" } }), "contacts[2].emails[1].email",
+      "at most 254 characters %(got 255%)")
+  end)
+
+  it("contacts: URLs are absolute (OAS format: uri); http(s) ones need a host", function()
+    for _, u in ipairs { "https://www.whatsapp.com", "http://example.com/a?b=c#d", "HTTPS://EXAMPLE.COM",
+      "mailto:test@whatsapp.com", "tel:+16505551234" } do
+      yes(card_with("urls", { { url = u, type = "WORK" } }))
+    end
+    for u, rule in pairs { ["www.whatsapp.com"] = "absolute URL", ["whatsapp"] = "absolute URL",
+      ["/path"] = "absolute URL", ["https://"] = "http:// or https://", ["http:example.com"] = "http:// or https://",
+      ["https://exa mple.com"] = "spaces", ["https://example.com/\n"] = "control", ["mailto:a b@c.d"] = "spaces",
+      ["1http://x.y"] = "absolute URL", ["tel:"] = "absolute URL", [""] = "absolute URL" } do
+      local ok, err = validate(card_with("urls", { { url = "https://ok.example" }, { url = u } }))
+      assert(not ok, ("%q accepted"):format(u))
+      assert.are.equal("contacts[2].urls[2].url", err.field, u)
+      assert.matches(rule, err.message, 1, true)
+    end
+    no(card_with("urls", { { type = "HOME" } }), "contacts[2].urls[1].url", "required")
   end)
 
   it("reply buttons: unique ids and titles, no spaces around ids", function()
@@ -448,6 +507,14 @@ describe("validation", function()
         amount_1000 = 1000 } } }, "template.components[1].parameters[1].currency.code", "ISO 4217")
       no(template { body_params { type = "currency", currency = { fallback_value = "$1", code = "USD",
         amount_1000 = 1.5 } } }, "template.components[1].parameters[1].currency.amount_1000", "integer")
+      -- OAS: int32; 2^31 and beyond (the old rule had no upper bound) are refused
+      for _, v in ipairs { 2 ^ 31, 2 ^ 32, 2 ^ 32 + 1000, 1e15, 2 ^ 53, 2 ^ 63 } do
+        no(template { body_params { type = "currency", currency = { fallback_value = "$1", code = "USD",
+          amount_1000 = v } } }, "template.components[1].parameters[1].currency.amount_1000",
+          "must be 1%.%.2147483647 %(got ")
+      end
+      yes(template { body_params { type = "currency", currency = { fallback_value = "$2,147,483.647", code = "USD",
+        amount_1000 = 2147483647 } } })
       no(template { body_params { type = "date_time", date_time = {} } },
         "template.components[1].parameters[1].date_time.fallback_value", "required")
       no(template { body_params { type = "text", text = 5 } },

@@ -26,6 +26,8 @@ M.limits = {
   -- contacts
   -- conflict: M:contacts says up to 257 contacts, OAS maxItems 5; the looser 257 is kept
   contacts = { min = 1, max = 257, unit = "contacts" },
+  -- RFC 5321 §4.5.3.1.3: a path is at most 256 octets with its "<>" (characters here: no stricter)
+  contact_email = { max = 254, unit = "characters" },
 
   -- interactive
   interactive_body = { min = 1, max = 1024, unit = "characters" }, -- button, cta_url, flow, product…
@@ -71,7 +73,9 @@ M.ranges = {
   card_index = { min = 0, max = 9 },         -- one card per index, ≤10 cards
   latitude = { min = -90, max = 90 },
   longitude = { min = -180, max = 180 },
-  currency_amount_1000 = { min = 1 },        -- wajs: amount × 1000, greater than 0
+  -- wajs: amount × 1000, greater than 0; OAS v23 CurrencyObject: `type: integer,
+  -- format: int32` (signed, so at most 2^31 - 1 = 2147483647, i.e. 2,147,483.647 units)
+  currency_amount_1000 = { min = 1, max = 2147483647 },
   expiration_time_ms = { min = 1 },          -- limited-time offer, Unix epoch in ms
 }
 
@@ -79,8 +83,19 @@ M.ranges = {
 M.PARAMETER_NAME = "^[a-z_]+$"
 --- ISO 4217 currency codes.
 M.CURRENCY_CODE = "^%u%u%u$"
---- Contact birthdays.
-M.BIRTHDAY = "^%d%d%d%d%-%d%d%-%d%d$"
+--- Contact birthdays: YYYY-MM-DD (OAS ContactObject `format: date`); the
+-- validator also checks the day exists (no 2012-02-30).
+M.BIRTHDAY = "^(%d%d%d%d)%-(%d%d)%-(%d%d)$"
+--- Contact e-mail addresses: OAS EmailObject `format: email` (RFC 5321), checked
+-- in this pragmatic form (the length is the limit contact_email).
+M.EMAIL_RULE = 'must be an e-mail address: one "@" after a non-empty local part, then a domain '
+  .. 'with a dot (no empty labels), no spaces or control characters'
+--- Contact URLs: OAS UrlObject `format: uri`, an absolute URI (RFC 3986: a
+-- scheme, ":" and the rest); http(s) ones must also have a host (the
+-- http_url check media links use).
+M.URI = "^%a[%w+.%-]*:."
+M.URI_RULE = "must be an absolute URL with its scheme, such as https://example.com, "
+  .. "with no spaces or control characters"
 
 M.RECIPIENT_TYPES = { individual = true, group = true }
 M.MESSAGE_TYPES = {

@@ -15,6 +15,7 @@ local codepoints = require "whatsapp.codepoints"
 local fail, join, at, check_limit, str = C.fail, C.join, C.at, C.check_limit, C.str
 local required, object, fields, set, list = C.required, C.object, C.fields, C.set, C.list
 local boolean, one_of, constant, media, location = C.boolean, C.one_of, C.constant, C.media, C.location
+local http_url = C.http_url
 local MEDIA_FIELDS, UNKNOWN, Failure, limit_rule = C.MEDIA_FIELDS, C.UNKNOWN, C.Failure, C.limit_rule
 
 local M = {}
@@ -69,12 +70,50 @@ local ADDRESS_FIELDS = { street = true, city = true, state = true, zip = true, c
 local URL_FIELDS = { url = true, type = "HOME|WORK" }
 local ORG_FIELDS = set("company", "department", "title")
 
-local function contact_list(card, key, path, allowed)
+-- contact card e-mail addresses: OAS EmailObject, `email` required and
+-- `format: email`, checked in the pragmatic form of rules.EMAIL_RULE
+local function email(e, path)
+  local p = join(path, "email")
+  local v = str(required(e, "email", path), p, "contact_email")
+  local at_sign = v:find("@", 1, true)
+  local domain = at_sign and v:sub(at_sign + 1) or ""
+  if v:find("[%z\1-\32\127]") or not at_sign or at_sign == 1 or domain:find("@", 1, true)
+    or not domain:find("^[^.]+%.[^.]") or domain:find("..", 1, true) or domain:sub(-1) == "." then
+    fail(p, rules.EMAIL_RULE)
+  end
+end
+
+-- contact card URLs: OAS UrlObject, `url` required and `format: uri` (RFC
+-- 3986: a scheme, ":" and the rest); an http(s) one also needs its host
+local function url(u, path)
+  local p = join(path, "url")
+  local v = str(required(u, "url", path), p)
+  if v:find("^[Hh][Tt][Tt][Pp][Ss]?:") then return http_url(v, p) end
+  if not v:find(rules.URI) or v:find("[%z\1-\32\127]") then fail(p, rules.URI_RULE) end
+end
+
+local function contact_list(card, key, path, allowed, check)
   local v = card[key]
   if v == nil then return end
   local p = join(path, key)
   local n = list(v, p)
-  for i = 1, n do strings(v[i], at(p, i), allowed) end
+  for i = 1, n do
+    strings(v[i], at(p, i), allowed)
+    if check then check(v[i], at(p, i)) end
+  end
+end
+
+local DAYS_IN_MONTH = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
+
+-- OAS ContactObject birthday `format: date` (RFC 3339 full-date): a day
+-- that exists, leap years counted
+local function birthday(v, path)
+  str(v, path)
+  local y, m, d = v:match(rules.BIRTHDAY)
+  y, m, d = tonumber(y), tonumber(m), tonumber(d)
+  local leap = y and (y % 4 == 0 and y % 100 ~= 0 or y % 400 == 0)
+  local last = m and DAYS_IN_MONTH[m] and (m == 2 and leap and 29 or DAYS_IN_MONTH[m])
+  if not last or d < 1 or d > last then fail(path, "must be a real date YYYY-MM-DD") end
 end
 
 local function contact(card, path)
@@ -83,14 +122,11 @@ local function contact(card, path)
   local name = required(card, "name", path)
   strings(name, join(path, "name"), NAME_FIELDS)
   str(required(name, "formatted_name", join(path, "name")), join(path, "name.formatted_name"), "nonempty")
-  if card.birthday ~= nil then
-    str(card.birthday, join(path, "birthday"))
-    if not card.birthday:find(rules.BIRTHDAY) then fail(join(path, "birthday"), "must be YYYY-MM-DD") end
-  end
+  if card.birthday ~= nil then birthday(card.birthday, join(path, "birthday")) end
   contact_list(card, "phones", path, PHONE_FIELDS)
-  contact_list(card, "emails", path, EMAIL_FIELDS)
+  contact_list(card, "emails", path, EMAIL_FIELDS, email)
   contact_list(card, "addresses", path, ADDRESS_FIELDS)
-  contact_list(card, "urls", path, URL_FIELDS)
+  contact_list(card, "urls", path, URL_FIELDS, url)
   if card.org ~= nil then strings(card.org, join(path, "org"), ORG_FIELDS) end
 end
 
