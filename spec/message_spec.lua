@@ -260,8 +260,45 @@ describe("whatsapp.message builds the exact JSON of", function()
     it("buttons keep their template positions: false skips one, index overrides", function()
       same_json([[{"type":"template","template":{"name":"t","language":{"code":"en"},"components":[
         {"type":"button","sub_type":"url","index":"1","parameters":[{"type":"text","text":"x"}]},
-        {"type":"button","sub_type":"quick_reply","index":5,"parameters":[{"type":"payload","payload":"Q"}]}]}}]],
+        {"type":"button","sub_type":"quick_reply","index":"5","parameters":[{"type":"payload","payload":"Q"}]}]}}]],
         message.template(TO, "t", "en", { buttons = { false, { url = "x" }, { quick_reply = "Q", index = 5 } } }))
+    end)
+
+    it("a button index given as a number is sent as a string, in every form, leaving the caller's tables", function()
+      local function url_button(i) return { type = "button", sub_type = "url", index = i,
+        parameters = { { type = "text", text = "x" } } } end
+      local given = { url_button(0), url_button("1") }
+      local msg = assert(message.template(TO, "t", "en", given))
+      assert.are.equal("0", msg.template.components[1].index)
+      assert.are.equal("1", msg.template.components[2].index)
+      assert.are.equal(0, given[1].index) -- the caller's component is copied, not changed
+      local encoded = core.encode(msg)
+      assert.matches('"index":"0"', encoded, 1, true)
+      assert.is_nil(encoded:find('"index":%d'))
+      -- the short form with a full component in its buttons, and with index = n
+      msg = assert(message.template(TO, "t", "en", { buttons = { url_button(2), { url = "y", index = 3 } } }))
+      assert.are.equal("2", msg.template.components[1].index)
+      assert.are.equal("3", msg.template.components[2].index)
+      -- the whole template object, with a carousel whose cards hold buttons
+      local card_button = { type = "button", sub_type = "quick_reply", index = 0,
+        parameters = { { type = "payload", payload = "p" } } }
+      local whole = { name = "t", language = { code = "en" }, components = { { type = "carousel", cards = {
+        { card_index = 0, components = { { type = "header", parameters = { { type = "image", image = { id = "1" } } } },
+          card_button } } } } } }
+      msg = assert(message.template(TO, whole))
+      assert.are.equal("0", msg.template.components[1].cards[1].components[2].index)
+      assert.are.equal(0, card_button.index)
+      assert.are.equal(0, whole.components[1].cards[1].components[2].index)
+      -- short-form carousel cards too; and validate = false sends "4" as well
+      msg = assert(message.template(TO, "t", "en", { carousel = { { header = { image = { id = "1" } },
+        buttons = { { quick_reply = "a", index = 1 } } } } }))
+      assert.are.equal("1", msg.template.components[1].cards[1].components[2].index)
+      msg = assert(message.template(TO, "t", "en", { url_button(4) }, { validate = false }))
+      assert.are.equal("4", msg.template.components[1].index)
+      -- what is no index 0..9 is left for validation to name
+      local _, err = message.template(TO, "t", "en", { url_button(10) })
+      assert.are.equal("template.components[1].index", err.field)
+      assert.matches("must be 0%.%.9 %(got 10%)", err.message)
     end)
 
     it("an authentication (OTP) template: the code in the body and in url button 0", function()

@@ -178,6 +178,41 @@ describe("client:send of a hand-built table", function()
       "send: option 'validate' must be a boolean (got string)")
   end)
 
+  it("sends a template button index given as a number as a string, through send, send_batch and send_template",
+    function()
+    local client = H.client()
+    local function tpl(i)
+      return { to = TO, type = "template", template = { name = "t", language = { code = "en" }, components = {
+        { type = "button", sub_type = "url", index = i, parameters = { { type = "text", text = "track/1" } } },
+        { type = "carousel", cards = { { card_index = 0, components = {
+          { type = "header", parameters = { { type = "image", image = { id = "1" } } } },
+          { type = "button", sub_type = "quick_reply", index = 0,
+            parameters = { { type = "payload", payload = "p" } } },
+        } } } } } } }
+    end
+    local function sent_bytes()
+      local text = last_message().message_text
+      assert.is_nil(text:find('"index":%d'), text)
+      return text
+    end
+    assert.is_string((client:send(tpl(1))))
+    local text = sent_bytes()
+    assert.matches('"index":"1"', text, 1, true)
+    assert.matches('"index":"0"', text, 1, true)
+    assert.is_string((client:send(tpl(2), { phone_number_id = H.PHONE })))
+    assert.matches('"index":"2"', sent_bytes(), 1, true)
+    local results, failed = client:send_batch({ tpl(3) })
+    assert.are.equal(0, failed, tostring(results[1].error))
+    assert.matches('"index":"3"', sent_bytes(), 1, true)
+    local components = tpl(4).template.components
+    assert.is_string((client:send_template(TO, "t", "en", components)))
+    assert.matches('"index":"4"', sent_bytes(), 1, true)
+    assert.are.equal(4, components[1].index) -- the builder copies what it changes
+    -- validate = false sends the table as it is
+    assert.is_string((client:send(tpl(5), { validate = false })))
+    assert.matches('"index":5', last_message().message_text, 1, true)
+  end)
+
   it("leaves JSON text alone: the C core checks it is JSON, nothing more", function()
     local json = '{"messaging_product":"whatsapp","to":"16505551234","type":"voice_call","voice_call":{}}'
     assert.is_string((H.client():send(json)))

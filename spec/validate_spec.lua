@@ -545,6 +545,40 @@ describe("validation", function()
         "template.components[1].parameters", "exactly 1 parameter")
     end)
 
+    it("a button index given as a number passes and is written back as its string (Meta's type)", function()
+      local url = tbutton("url", { type = "text", text = "x" }, 0)
+      local quick = tbutton("quick_reply", { type = "payload", payload = "p" }, 1)
+      local named = tbutton("url", { type = "text", text = "y" }, "2")
+      local a, b = card(0), card(1)
+      a.components[2] = tbutton("quick_reply", { type = "payload", payload = "p" }, 0)
+      b.components[2] = tbutton("quick_reply", { type = "payload", payload = "p" }, 9)
+      local m = template { url, quick, named }
+      yes(m)
+      assert.are.equal("0", url.index)
+      assert.are.equal("1", quick.index)
+      assert.are.equal("2", named.index)
+      assert.matches('"index":"0"', core.encode(m), 1, true)
+      assert.is_nil(core.encode(m):find('"index":%d'))
+      local c = template { { type = "carousel", cards = { a, b } } }
+      yes(c)
+      assert.are.equal("0", a.components[2].index)
+      assert.are.equal("9", b.components[2].index)
+      -- a float with an integer value (Lua 5.4's 3.0) is written "3", not "3.0"
+      local f = tbutton("url", { type = "text", text = "x" }, 3.0)
+      yes(template { f })
+      assert.are.equal("3", f.index)
+      -- a message refused is left as it was given
+      local ok_button = tbutton("url", { type = "text", text = "x" }, 4)
+      no(template { ok_button, tbutton("url", { type = "text", text = "y" }, 12) }, "template.components[2].index",
+        "must be 0%.%.9 %(got 12%)")
+      assert.are.equal(4, ok_button.index)
+      local later = tbutton("url", { type = "text", text = "x" }, 5)
+      local bad = template { later }
+      bad.to = "not a number"
+      no(bad, "to")
+      assert.are.equal(5, later.index)
+    end)
+
     it("carousels: image or video card headers, unique card indexes, buttons indexed per card", function()
       local c = card(0)
       c.components[1].parameters[1] = { type = "text", text = "x" }

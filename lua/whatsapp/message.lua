@@ -612,6 +612,60 @@ function components(c, path)
   return out
 end
 
+-- t, or a copy of t with t[key] = v when that changes it
+local function with(t, key, v)
+  if t[key] == v then return t end
+  local out = copy(t)
+  out[key] = v
+  return out
+end
+
+-- Meta types a template button's index as a string: a number given for
+-- one (an integer 0..9; anything else is left for validation to name) is
+-- sent as its digits, also with validate = false. What changes is copied:
+-- the caller's tables stay as they are.
+local function index_string(v)
+  if type(v) == "number" and v % 1 == 0 and v >= 0 and v <= 9 then return string.format("%d", v) end
+  return v
+end
+
+local string_indexes -- carousel cards hold components too
+
+local function card_string_indexes(c)
+  if type(c) ~= "table" then return c end
+  return with(c, "components", string_indexes(c.components))
+end
+
+local function component_string_index(c)
+  if type(c) ~= "table" then return c end
+  if c.type == "button" then return with(c, "index", index_string(c.index)) end
+  if c.type == "carousel" and type(c.cards) == "table" then
+    local cards
+    for k, entry in pairs(c.cards) do
+      local fixed = card_string_indexes(entry)
+      if fixed ~= entry then
+        cards = cards or copy(c.cards)
+        cards[k] = fixed
+      end
+    end
+    if cards then return with(c, "cards", cards) end
+  end
+  return c
+end
+
+function string_indexes(list)
+  if type(list) ~= "table" then return list end
+  local out
+  for k, c in pairs(list) do
+    local fixed = component_string_index(c)
+    if fixed ~= c then
+      out = out or copy(list)
+      out[k] = fixed
+    end
+  end
+  return out or list
+end
+
 local function template_arity(_, name) return type(name) == "table" and 2 or 4 end
 
 --- A template message.
@@ -622,6 +676,7 @@ local function template_arity(_, name) return type(name) == "table" and 2 or 4 e
 --   body = list of parameters, or a map name -> value for named parameters
 --   buttons = list of {quick_reply = payload} / {url = suffix} / {copy_code = code} / {flow = {…}} /
 --             {catalog = sku} / {mpm = {…}}, index = position unless given; false skips an index
+-- A button index given as a number is sent as a string ("0"), in every form.
 --   limited_time_offer = expiration time in ms;  carousel = list of {header=, body=, buttons=}
 --   otp = code (authentication templates: body text and the url button 0)
 -- A parameter is a string (text), `{currency = {fallback_value=, code=, amount_1000=}}`,
@@ -636,14 +691,18 @@ local function template_arity(_, name) return type(name) == "table" and 2 or 4 e
 builder("template", template_arity, nil, function(o, to, name, language, components_in)
   check_arg("template", "to", to, "string")
   check_arg("template", "name", name, "string|table")
-  if type(name) == "table" then return finish(envelope(to, "template", copy(name), o), o) end
+  if type(name) == "table" then
+    local tpl = copy(name)
+    tpl.components = string_indexes(tpl.components)
+    return finish(envelope(to, "template", tpl, o), o)
+  end
   check_arg("template", "language", language, "string|table")
   check_arg("template", "components", components_in, "table|nil")
   local tpl = { name = name, language = type(language) == "string" and { code = language } or language }
   local c = components_in
   if c ~= nil and next(c) ~= nil then
     -- a list is the full form; a map the short form
-    tpl.components = c[1] ~= nil and c or components(c, "template.components")
+    tpl.components = string_indexes(c[1] ~= nil and c or components(c, "template.components"))
   end
   return finish(envelope(to, "template", tpl, o), o)
 end)

@@ -215,7 +215,10 @@ local function message(msg, opts)
   if msg.biz_opaque_callback_data ~= nil then
     str(msg.biz_opaque_callback_data, "biz_opaque_callback_data", "biz_opaque_callback_data")
   end
-  BODIES[t](required(msg, t, ""), t)
+  local body = required(msg, t, "")
+  -- last: a template's numeric button indexes are returned only once all else passed
+  if t == "template" then return template(body, t) end
+  BODIES[t](body, t)
 end
 
 --- Checks a WhatsApp message object (a table: any message type of §1.3, or
@@ -223,6 +226,8 @@ end
 -- @tparam table msg the message
 -- @tparam[opt] table opts `allow_local_number`: accept a `to` without "+"
 -- @return true, or nil and a ParamValidationError whose `field` is the path
+-- The one change it makes to a message that passes: a template button
+-- `index` given as a number becomes its string ("0"), the type Meta takes.
 -- The shape most messages have, {to = "+<digits>", type = "text", text =
 -- {body = ..., preview_url = ...}} (messaging_product "whatsapp" allowed),
 -- checked in one pass: true only when the full rules above would pass it;
@@ -252,7 +257,13 @@ function M.message(msg, opts)
   if type(msg) ~= "table" then error("validate: message must be a table (got " .. type(msg) .. ")", 2) end
   if plain_text(msg) then return true end
   local ok, e = pcall(message, msg, opts or {})
-  if ok then return true end
+  if ok then
+    -- Meta types a template button's index as a string ("0"); one given as a
+    -- number (checked: an integer 0..9) is written back as its digits, so the
+    -- message client:send encodes next is the one Meta takes
+    for _, c in ipairs(e or {}) do c.index = string.format("%d", c.index) end
+    return true
+  end
   if getmetatable(e) ~= Failure then error(e, 0) end -- a bug here, not bad data: let it show
   return nil, errors.validation(e.path == "" and "message" or e.path, e.rule)
 end

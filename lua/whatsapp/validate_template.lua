@@ -101,6 +101,7 @@ local function button_component(c, path, state)
   one_of(sub, sp, rules.BUTTON_SUB_TYPES)
   local index = integer(required(c, "index", path), join(path, "index"), "button_index", true)
   unique(state.indexes, index, join(path, "index"), "button indexes")
+  if type(c.index) == "number" then state.numeric[#state.numeric + 1] = c end
   if sub == "quick_reply" then
     local v, vp = single_param(c, path, set("payload", "text"))
     str(v, vp, "quick_reply_payload")
@@ -159,7 +160,7 @@ local function carousel_component(c, path, state)
     local comp_p = join(kp, "components")
     local m = list(required(card, "components", kp), comp_p)
     -- each card has its own buttons, indexed from 0 again
-    local card_state = { indexes = {}, in_card = true, names = state.names }
+    local card_state = { indexes = {}, in_card = true, names = state.names, numeric = state.numeric }
     for j = 1, m do
       component(card.components[j], at(comp_p, j), card_state)
     end
@@ -196,7 +197,9 @@ end
 
 local TEMPLATE_FIELDS = set("name", "language", "components")
 local LANGUAGE_FIELDS = set("code", "policy")
---- Checks a template object at path; raises a check Failure.
+--- Checks a template object at path; raises a check Failure. Returns the
+-- button components whose index is a number (Meta types it as a string:
+-- whatsapp.validate writes their index back as digits once all is checked).
 local function template(v, path)
   object(v, path)
   fields(v, path, TEMPLATE_FIELDS)
@@ -210,8 +213,9 @@ local function template(v, path)
     local cp = join(path, "components")
     local n = list(v.components, cp)
     if n == 0 then fail(cp, "at least 1 component (leave components out instead)") end
-    local state = { indexes = {}, names = {} }
+    local state = { indexes = {}, names = {}, numeric = {} }
     for i = 1, n do component(v.components[i], at(cp, i), state) end
+    return state.numeric
   end
 end
 
