@@ -161,6 +161,28 @@ describe("whatsapp.message builds the exact JSON of", function()
         message.location_request(TO, "Where are you?"))
     end)
 
+    it("call_permission_request: Meta's example, a body only, or none", function()
+      same_json([[{"type":"interactive","interactive":{"type":"call_permission_request",
+        "action":{"name":"call_permission_request"},
+        "body":{"text":"We would like to call you to help support your query on Order No: ON-12853."}}}]],
+        message.call_permission_request(TO,
+          "We would like to call you to help support your query on Order No: ON-12853."))
+      same_json([[{"type":"interactive","interactive":{"type":"call_permission_request",
+        "action":{"name":"call_permission_request"},"body":{"text":"Call?"}},"context":{"message_id":"wamid.A"}}]],
+        message.call_permission_request(TO, { text = "Call?" }, { reply_to = "wamid.A" }))
+      same_json([[{"type":"interactive","interactive":{"type":"call_permission_request",
+        "action":{"name":"call_permission_request"}}}]], message.call_permission_request(TO))
+      local _, err = message.call_permission_request(TO, string.rep("é", 1025))
+      assert.are.equal("interactive.body.text: at most 1024 characters (got 1025)", err.message)
+      assert.has_error(function() message.call_permission_request(TO, "b", { header = "h" }) end,
+        "whatsapp.message.call_permission_request: unknown option 'header'")
+      assert.has_error(function() message.call_permission_request(TO, "b", { footer = "f" }) end,
+        "whatsapp.message.call_permission_request: unknown option 'footer'")
+      assert.has_error(function() message.call_permission_request(TO, 5) end,
+        "whatsapp.message.call_permission_request: body must be a string or table or nil (got number)")
+      assert.are.equal(2, message.arity.call_permission_request)
+    end)
+
     it("any interactive object given whole", function()
       local json = [[{"type":"interactive","interactive":{"type":"location_request_message",
         "body":{"text":"Where?"},"action":{"name":"send_location"}}}]]

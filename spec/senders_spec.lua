@@ -44,6 +44,7 @@ local KINDS = {
     { { title = "Hot", product_items = { "a", "b" } }, { title = "Cold", product_items = { "c" } } } } },
   { "send_catalog", "catalog", { TO, "Our catalog", { thumbnail = "2lc20305pt" } } },
   { "send_location_request", "location_request", { TO, "Where are you?" } },
+  { "send_call_permission_request", "call_permission_request", { TO, "May we call you about order ON-12853?" } },
   { "send_template", "template", { TO, "order_update", "en_US", {
     header = { image = { id = "MEDIA" } },
     body = { "Jane", { currency = { fallback_value = "$100.99", code = "USD", amount_1000 = 100990 } },

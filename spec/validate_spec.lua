@@ -466,6 +466,26 @@ describe("validation", function()
       "interactive.header.image", 'not allowed in a "text" header')
   end)
 
+  it("call_permission_request: Meta's shape, the body optional, no header or footer", function()
+    local function cpr(t)
+      t.type, t.action = "call_permission_request", t.action or { name = "call_permission_request" }
+      return inter(t)
+    end
+    yes(cpr { body = { text = "We would like to call you to help support your query on Order No: ON-12853." } })
+    yes(cpr {})
+    yes(cpr { body = { text = s(1024) } })
+    no(cpr { body = { text = s(1025) } }, "interactive.body.text", "at most 1024 characters")
+    no(cpr { body = { text = "" } }, "interactive.body.text", "at least 1 character")
+    no(cpr { header = { type = "text", text = "h" }, body = { text = "b" } }, "interactive.header",
+      'not allowed on "call_permission_request" messages')
+    no(cpr { body = { text = "b" }, footer = { text = "f" } }, "interactive.footer",
+      'not allowed on "call_permission_request" messages')
+    no(cpr { action = { name = "voice_call" } }, "interactive.action.name", '"call_permission_request"')
+    no(cpr { action = {} }, "interactive.action.name", "required")
+    no(cpr { action = { name = "call_permission_request", parameters = {} } }, "interactive.action.parameters",
+      "unknown field")
+  end)
+
   it("cta_url wants an http(s) URL", function()
     no(inter { type = "cta_url", body = { text = "b" }, action = { name = "cta_url",
       parameters = { display_text = "Go", url = "javascript:alert(1)" } } },

@@ -437,6 +437,19 @@ builder("location_request", 2, { footer = "string|table" }, function(o, to, body
   return interactive(to, "location_request_message", body, { name = "send_location" }, o)
 end)
 
+--- Asks the user for permission to call them (WhatsApp Business Calling).
+-- Meta lets the business set only the body: no header, no footer. The body
+-- is optional, though Meta advises one that says why you want to call.
+-- @tparam string to recipient
+-- @tparam[opt] string|table body the message text (nil: none)
+-- @tparam[opt] table opts the common options
+-- @return the message table, or nil and an error
+builder("call_permission_request", 2, nil, function(o, to, body)
+  check_arg("call_permission_request", "to", to, "string")
+  check_arg("call_permission_request", "body", body, "string|table|nil")
+  return interactive(to, "call_permission_request", body, { name = "call_permission_request" }, o)
+end)
+
 -- template -------------------------------------------------------------------
 
 local PARAM_KINDS = { "text", "currency", "date_time", "image", "video", "document", "location", "product" }

@@ -109,7 +109,7 @@ M.FLOW_MESSAGE_VERSION = "3"
 
 --- Interactive types: which headers each takes and which body limit applies.
 -- header: list of allowed header types, or false (none allowed);
--- header_required, body = limit name, body_required.
+-- header_required, footer = false (no footer allowed), body = limit name, body_required.
 local MEDIA_HEADERS = { "text", "image", "video", "document" }
 M.INTERACTIVE = {
   button = { header = MEDIA_HEADERS, body = "interactive_body", body_required = true },
@@ -120,6 +120,14 @@ M.INTERACTIVE = {
   product_list = { header = { "text" }, header_required = true, body = "interactive_body", body_required = true },
   catalog_message = { header = false, body = "interactive_body", body_required = true },
   location_request_message = { header = false, body = "interactive_body", body_required = true },
+  -- Meta's Cloud API Calling page "Obtain User Call Permissions" (updated
+  -- 2025-11-13), "Send free form call permission request message": action
+  -- {name = "call_permission_request"}, "only the message body can be
+  -- customized", the body optional (recommended), "header and footer sections
+  -- are not supported"; OAS v23 InteractiveObject type enum (L2296),
+  -- ActionObject name (L2513), BodyObject ≤1024. conflict: OAS BodyObject says
+  -- "required for other interactive types"; the looser "optional" is kept
+  call_permission_request = { header = false, footer = false, body = "interactive_body", body_required = false },
 }
 
 --- Template parameter types allowed per component (OAS ParameterObject).

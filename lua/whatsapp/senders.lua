@@ -17,7 +17,7 @@ local M = {}
 M.METHODS = { mark_read = "mark_read" }
 for _, name in ipairs { "text", "image", "video", "audio", "document", "sticker", "location", "contacts",
   "reaction", "remove_reaction", "interactive", "buttons", "list", "cta_url", "flow", "product",
-  "product_list", "catalog", "location_request", "template" } do
+  "product_list", "catalog", "location_request", "call_permission_request", "template" } do
   M.METHODS[name] = "send_" .. name
 end
 

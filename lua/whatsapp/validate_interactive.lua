@@ -1,6 +1,7 @@
 --- Validation of `interactive` objects: reply buttons, list, cta_url, flow,
--- product, product_list, catalog_message, location_request_message
--- (whatsapp.md §1.3, limits in whatsapp.message_rules).
+-- product, product_list, catalog_message, location_request_message,
+-- call_permission_request (whatsapp.md §1.3, limits and sources in
+-- whatsapp.message_rules).
 local rules = require "whatsapp.message_rules"
 local C = require "whatsapp.check"
 local fail, join, at, check_limit, str = C.fail, C.join, C.at, C.check_limit, C.str
@@ -182,10 +183,15 @@ local function action_location_request(a, path)
   constant(required(a, "name", path), join(path, "name"), "send_location")
 end
 
+local function action_call_permission(a, path)
+  fields(a, path, set("name"))
+  constant(required(a, "name", path), join(path, "name"), "call_permission_request")
+end
+
 local ACTIONS = {
   button = action_button, list = action_list, cta_url = action_cta_url, flow = action_flow,
   product = action_product, product_list = action_product_list, catalog_message = action_catalog,
-  location_request_message = action_location_request,
+  location_request_message = action_location_request, call_permission_request = action_call_permission,
 }
 
 local INTERACTIVE_FIELDS = set("type", "header", "body", "footer", "action")
@@ -210,7 +216,10 @@ function M.interactive(v, path)
   elseif spec.body_required then
     fail(join(path, "body"), "required")
   end
-  if v.footer ~= nil then text_object(v.footer, join(path, "footer"), "footer_text") end
+  if v.footer ~= nil then
+    if spec.footer == false then fail(join(path, "footer"), 'not allowed on "' .. t .. '" messages') end
+    text_object(v.footer, join(path, "footer"), "footer_text")
+  end
   local ap = join(path, "action")
   ACTIONS[t](object(required(v, "action", path), ap), ap)
 end
