@@ -345,7 +345,13 @@ function M.send_batch(self, it, messages, opts)
     local m = messages[i]
     if type(m) == "table" then
       local ok, verr = it.check_message(m, send_opts)
-      if not ok then
+      if ok and verr ~= m then -- validation normalized it (a copy): send that, the caller's list unchanged
+        if job.messages == messages then
+          job.messages = {}
+          for j = 1, n do job.messages[j] = messages[j] end
+        end
+        job.messages[i] = verr
+      elseif not ok then
         verr.attempts = 0
         local result = { err = verr }
         results[i] = result

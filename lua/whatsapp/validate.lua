@@ -221,13 +221,51 @@ local function message(msg, opts)
   BODIES[t](body, t)
 end
 
+local with_string_indexes -- (below)
+
+local function shallow_copy(t)
+  local c = {}
+  for k, v in pairs(t) do c[k] = v end
+  return setmetatable(c, getmetatable(t))
+end
+
+-- t with every component of the set `numeric` replaced by a copy whose
+-- index is a string, and the tables on the way to it copied: the caller's
+-- tables are never changed. (A checked message has no cycle and nests a few
+-- levels; depth bounds the walk anyway.)
+local function rewrite(t, numeric, depth)
+  if depth > 32 then return t end
+  local out
+  for k, v in pairs(t) do
+    local nv = v
+    if numeric[v] then
+      nv = shallow_copy(v)
+      nv.index = string.format("%d", v.index)
+    elseif type(v) == "table" then
+      nv = rewrite(v, numeric, depth + 1)
+    end
+    if nv ~= v then
+      out = out or shallow_copy(t)
+      out[k] = nv
+    end
+  end
+  return out or t
+end
+
+function with_string_indexes(msg, components)
+  local numeric = {}
+  for _, c in ipairs(components) do numeric[c] = true end
+  return rewrite(msg, numeric, 0)
+end
+
 --- Checks a WhatsApp message object (a table: any message type of §1.3, or
 -- the read receipt of §1.4).
 -- @tparam table msg the message
 -- @tparam[opt] table opts `allow_local_number`: accept a `to` without "+"
 -- @return true, or nil and a ParamValidationError whose `field` is the path
--- The one change it makes to a message that passes: a template button
--- `index` given as a number becomes its string ("0"), the type Meta takes.
+-- @return (when it passes) the message to send: msg itself, or, when a
+-- template button `index` is given as a number, a copy of msg where it is
+-- its string ("0"), the type Meta takes (msg is never changed).
 -- The shape most messages have, {to = "+<digits>", type = "text", text =
 -- {body = ..., preview_url = ...}} (messaging_product "whatsapp" allowed),
 -- checked in one pass: true only when the full rules above would pass it;
@@ -255,14 +293,14 @@ end
 
 function M.message(msg, opts)
   if type(msg) ~= "table" then error("validate: message must be a table (got " .. type(msg) .. ")", 2) end
-  if plain_text(msg) then return true end
+  if plain_text(msg) then return true, msg end
   local ok, e = pcall(message, msg, opts or {})
   if ok then
     -- Meta types a template button's index as a string ("0"); one given as a
-    -- number (checked: an integer 0..9) is written back as its digits, so the
-    -- message client:send encodes next is the one Meta takes
-    for _, c in ipairs(e or {}) do c.index = string.format("%d", c.index) end
-    return true
+    -- number (checked: an integer 0..9) is sent as its digits: the second
+    -- result is the message to send, a copy where it differs
+    if e and e[1] then return true, with_string_indexes(msg, e) end
+    return true, msg
   end
   if getmetatable(e) ~= Failure then error(e, 0) end -- a bug here, not bad data: let it show
   return nil, errors.validation(e.path == "" and "message" or e.path, e.rule)

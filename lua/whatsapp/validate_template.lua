@@ -199,7 +199,7 @@ local TEMPLATE_FIELDS = set("name", "language", "components")
 local LANGUAGE_FIELDS = set("code", "policy")
 --- Checks a template object at path; raises a check Failure. Returns the
 -- button components whose index is a number (Meta types it as a string:
--- whatsapp.validate writes their index back as digits once all is checked).
+-- whatsapp.validate gives back a copy where each is its digits, once all is checked).
 local function template(v, path)
   object(v, path)
   fields(v, path, TEMPLATE_FIELDS)
