@@ -34,3 +34,26 @@ describe("a finalizer closing a client mid-call", function()
   it("during a batch (the client closed)", function() hammer("batch") end)
   it("during a batch (the batch closed)", function() hammer("batch_close") end)
 end)
+
+-- LuaJIT (and Lua 5.1-5.3) pass a finalizer's error on to the allocation
+-- that ran the collector, also one the C core makes in the middle of a
+-- call: the client (or batch) must not be left "busy" for the rest of the
+-- process (issue 19, item 12). Lua 5.4 makes such errors warnings: there
+-- the calls simply never raise.
+describe("a finalizer raising inside a call of the core", function()
+  local function survive(mode)
+    H.require_standin()
+    local runtime = (os.getenv("WA_CHILD_WRAP") or "") .. " " .. H.runtime
+    local out = H.run(string.format("%s -e %q spec/support/finalizer_raise.lua %s", runtime,
+      "package.path = 'lua/?.lua;lua/?/init.lua;' .. package.path; package.cpath = " ..
+      string.format("%q", package.cpath), mode))
+    assert.matches("after returned\nexit=0\n$", out)
+    local raised = tonumber(out:match("raised (%d+)"))
+    if H.runtime == "luajit" then assert.is_true(raised > 10, out) else assert.are.equal(0, raised) end
+  end
+
+  it("leaves the client usable after send", function() survive("send") end)
+  it("leaves the client usable after prepare", function() survive("prepare") end)
+  it("leaves the client usable after request", function() survive("request") end)
+  it("leaves the batch usable after add and result", function() survive("batch") end)
+end)

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static char *copy_string(const char *s) {
   char *p;
@@ -12,6 +13,16 @@ static char *copy_string(const char *s) {
   p = malloc(n);
   if (p) memcpy(p, s, n);
   return p;
+}
+
+static int make_multi(wa_batch *b) {
+  b->multi = curl_multi_init();
+  if (b->multi == NULL) return -1;
+  /* HTTP/1.1: up to one connection a slot; HTTP/2: streams on one connection */
+  curl_multi_setopt(b->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)b->n_slots);
+  curl_multi_setopt(b->multi, CURLMOPT_MAXCONNECTS, (long)b->n_slots); /* keep them all between transfers */
+  curl_multi_setopt(b->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+  return 0;
 }
 
 int wa_batch_init(wa_batch *b, const wa_http_config *cfg, size_t n_slots) {
@@ -27,13 +38,19 @@ int wa_batch_init(wa_batch *b, const wa_http_config *cfg, size_t n_slots) {
   b->done = calloc(n_slots, sizeof *b->done);
   if (b->slots == NULL || b->done == NULL) return -1;
   b->n_slots = n_slots;
-  b->multi = curl_multi_init();
-  if (b->multi == NULL) return -1;
-  /* HTTP/1.1: up to one connection a slot; HTTP/2: streams on one connection */
-  curl_multi_setopt(b->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)n_slots);
-  curl_multi_setopt(b->multi, CURLMOPT_MAXCONNECTS, (long)n_slots); /* keep them all between transfers */
-  curl_multi_setopt(b->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
-  return 0;
+  b->socks.pid = (long)getpid();
+  b->cfg.sockets = &b->socks;
+  return make_multi(b);
+}
+
+int wa_batch_reopen(wa_batch *b) {
+  size_t i;
+  wa_sockets_disown(&b->socks);
+  wa_batch_abort(b);
+  for (i = 0; i < b->n_slots; i++) wa_http_close(&b->slots[i].http); /* made again on first use */
+  curl_multi_cleanup(b->multi);
+  b->multi = NULL;
+  return make_multi(b);
 }
 
 int wa_batch_slot_ready(wa_batch *b, size_t i) {
@@ -155,6 +172,7 @@ unsigned long wa_batch_connects(const wa_batch *b) {
 
 void wa_batch_free(wa_batch *b) {
   size_t i;
+  if (wa_sockets_forked(&b->socks)) wa_sockets_disown(&b->socks); /* see wa_sockets_disown */
   if (b->slots != NULL) {
     if (b->multi != NULL) wa_batch_abort(b);
     for (i = 0; i < b->n_slots; i++) {
@@ -167,5 +185,6 @@ void wa_batch_free(wa_batch *b) {
   free(b->done);
   free(b->ca_file);
   free(b->user_agent);
+  wa_sockets_free(&b->socks); /* after the multi handle: closing its connections uses it */
   memset(b, 0, sizeof *b);
 }

@@ -35,6 +35,7 @@ typedef struct {
   size_t running;
   wa_http_config cfg; /* for the easy handles made on first use of a slot */
   char *ca_file, *user_agent; /* owned copies behind cfg */
+  wa_sockets socks;  /* the sockets of every slot's connections (cfg.sockets) */
   char errbuf[128];
 } wa_batch;
 
@@ -59,6 +60,12 @@ WA_INTERNAL int wa_batch_next(wa_batch *b, size_t *i);
 
 /* Stops every transfer and forgets finished ones: every slot is idle. */
 WA_INTERNAL void wa_batch_abort(wa_batch *b);
+
+/* In a process made by fork() after the batch: lets go of the parent's
+ * connections (wa_sockets_disown), then stops every transfer and starts
+ * again with no connection. 0, or -1 when libcurl failed (wa_batch_free
+ * still applies). */
+WA_INTERNAL int wa_batch_reopen(wa_batch *b);
 
 /* Connections opened by all slots so far. */
 WA_INTERNAL unsigned long wa_batch_connects(const wa_batch *b);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "batch.h"
@@ -262,8 +263,9 @@ static int l_sign(lua_State *L) {
 
 typedef struct {
   wa_http http;
+  wa_sockets socks; /* the sockets of http's connections (see check_client) */
   int open;
-  int busy;          /* inside a call that uses its buffers: see done() */
+  int busy;          /* inside a call that uses its buffers: see guarded() */
   int close_pending; /* close() was called while busy */
   char *url;     /* endpoint + /v1/whatsapp/send */
   char *path;    /* the path part of url, as signed */
@@ -299,8 +301,12 @@ static void trim(wa_buf *b, size_t used) {
 
 static void client_release(client *c) {
   /* not "if (c->open)": a close() during a call clears open before the
-   * release that done() makes; wa_http_close is idempotent */
+   * release that leave_client() makes; wa_http_close is idempotent. In a
+   * forked process the connections are the parent's: let go of them
+   * without writing to them (a TLS close_notify would end the parent's). */
+  if (wa_sockets_forked(&c->socks)) wa_sockets_disown(&c->socks);
   wa_http_close(&c->http);
+  wa_sockets_free(&c->socks);
   c->open = 0;
   free(c->url);
   free(c->path);
@@ -326,25 +332,24 @@ static client *check_client(lua_State *L, int idx) {
   client *c = (client *)luaL_checkudata(L, idx, CLIENT_MT);
   if (!c->open) luaL_error(L, "whatsapp client is closed");
   if (c->busy) luaL_error(L, "whatsapp client is busy (used again from a finalizer?)");
+  if (wa_sockets_forked(&c->socks)) {
+    /* made before a fork(), used after it: this process starts with
+     * connections of its own, never the ones the other process uses */
+    wa_sockets_disown(&c->socks);
+    if (wa_http_reopen(&c->http) != 0) {
+      c->open = 0;
+      luaL_error(L, "libcurl could not make a handle");
+    }
+  }
   return c;
 }
 
-/* Marks the client busy: until done(), a close() only takes effect later, so
- * the buffers being pushed to Lua (which may run the GC again) stay alive. */
-static client *enter_client(lua_State *L) {
-  client *c = check_client(L, 1);
-  c->busy = 1;
-  return c;
-}
-
-static int done(client *c, int nresults) {
+static void leave_client(client *c) {
   c->busy = 0;
   if (c->close_pending) client_release(c);
-  return nresults;
 }
 
 static int fail_oom(lua_State *L, client *c) {
-  c->busy = 0;
   wa_json_box_clear(&c->json.box);
   return luaL_error(L, "not enough memory");
 }
@@ -427,6 +432,8 @@ static int l_new_client(lua_State *L) {
     return luaL_error(L, "new_client: timeouts must be at least 1 ms");
   hc.ca_file = c->ca_file;
   hc.user_agent = c->user_agent;
+  hc.sockets = &c->socks;
+  c->socks.pid = (long)getpid();
   if (wa_http_init(&c->http, &hc) != 0) return luaL_error(L, "libcurl could not make a handle");
   c->open = 1;
   switch (sigv4_fixed_init(&c->fixed, "POST", c->path, strlen(c->path), "application/json", c->host, c->host_len,
@@ -460,6 +467,8 @@ static const char *skip_space(const char *p, const char *e) {
   return p;
 }
 
+#define WA_MAX_MESSAGE_ID 1024 /* as client.lua's MAX_MESSAGE_ID */
+
 /* The service's answer to a send, {"messageId":"<id>"}, read without a JSON
  * parser: 1 with the id, or 0 for anything else (then decoded in full). */
 static int just_message_id(const char *s, size_t n, const char **id, size_t *id_len) {
@@ -473,11 +482,14 @@ static int just_message_id(const char *s, size_t n, const char **id, size_t *id_
   p = skip_space(p + 1, e);
   if (p >= e || *p != '"') return 0;
   start = ++p;
+  /* only an id client.lua's interpret would take (printable ASCII, no
+   * space, 1..WA_MAX_MESSAGE_ID bytes): anything else is decoded in full
+   * and judged there */
   while (p < e && *p != '"') {
-    if (*p == '\\' || (unsigned char)*p < 0x20) return 0;
+    if (*p == '\\' || (unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7F) return 0;
     p++;
   }
-  if (p >= e) return 0;
+  if (p >= e || p == start || p - start > WA_MAX_MESSAGE_ID) return 0;
   *id = start;
   *id_len = (size_t)(p - start);
   p = skip_space(p + 1, e);
@@ -644,6 +656,60 @@ static int build_send(lua_State *L, client *c, const send_args *a, wa_request *r
   return 0;
 }
 
+/* ---- calls that mark the client busy ------------------------------------ */
+
+/* What a guarded call (see guarded) works with: its client (and batch), the
+ * arguments converted before it started, and its time limit. */
+typedef struct {
+  client *c;
+  void *batch; /* a batch_ud, or NULL */
+  send_args a;
+  long limit_ms, slot;
+  const char *method, *url, *body;
+  size_t method_len, url_len, body_len;
+} call_ctx;
+
+static int enter_batch(void *u);
+static void leave_batch(void *u);
+
+/* Runs body(ctx, value) under lua_pcall with the client (and batch) marked
+ * busy: a close() meanwhile (from a finalizer) only takes effect after it,
+ * so the buffers being pushed to Lua stay alive. Whatever raises inside (out
+ * of memory, or a finalizer that raises during an allocation, which LuaJIT
+ * and Lua 5.1-5.3 pass on to the allocating call) clears the marks before it
+ * goes on up: a client is never left busy. value: the stack index of the one
+ * argument body reads from the stack (the message, the header table), or 0.
+ * Returns body's results. */
+static int guarded(lua_State *L, lua_CFunction body, call_ctx *x, int value) {
+  int base = lua_gettop(L), status;
+  lua_pushcfunction(L, body); /* may run the GC, and so a finalizer: checked again below */
+  lua_pushlightuserdata(L, x);
+  if (value) lua_pushvalue(L, value);
+  else lua_pushnil(L);
+  if (x->c && !x->c->open) return luaL_error(L, "whatsapp client is closed");
+  if (x->batch && !enter_batch(x->batch)) return luaL_error(L, "whatsapp batch is closed");
+  if (x->c) x->c->busy = 1;
+  status = lua_pcall(L, 2, LUA_MULTRET, 0);
+  if (x->batch) leave_batch(x->batch);
+  if (x->c) leave_client(x->c);
+  if (status != 0) return lua_error(L);
+  return lua_gettop(L) - base;
+}
+
+static int send_body(lua_State *L) {
+  call_ctx *x = (call_ctx *)lua_touserdata(L, 1);
+  client *c = x->c;
+  wa_http_result r;
+  int n;
+  x->a.msg = 2;
+  if ((n = build_send(L, c, &x->a, &c->req)) != 0) return n < 0 ? fail_oom(L, c) : n;
+  c->requests++;
+  r = wa_http_perform(&c->http, "POST", c->url, c->req.list, c->req.body.data, c->req.body.len, x->limit_ms);
+  trim(&c->req.body, c->req.body.len);
+  if (r != WA_HTTP_OK) return push_failure(L, http_kind(r), c->http.errbuf, NULL);
+  return push_answer(L, &c->http);
+}
+
 /* client:send(message, default_product|nil, origination_id, meta_api_version,
  *             access_key_id, secret_access_key, session_token|nil, clock_offset|nil,
  *             limit_ms|nil)
@@ -653,41 +719,26 @@ static int build_send(lua_State *L, client *c, const send_args *a, wa_request *r
  * -> status, value, request_id, error_type, date, retry_after
  *  | nil, kind, message[, field] */
 static int l_client_send(lua_State *L) {
-  send_args a;
-  long limit_ms;
-  client *c;
-  wa_http_result r;
-  int n;
-
-  check_send_args(L, 2, &a);
-  limit_ms = lua_isnoneornil(L, 10) ? 0 : check_range(L, 10, 1, 2147483647.0, "time limit");
-  c = enter_client(L);
-  if ((n = build_send(L, c, &a, &c->req)) != 0) return n < 0 ? fail_oom(L, c) : done(c, n);
-  c->requests++;
-  r = wa_http_perform(&c->http, "POST", c->url, c->req.list, c->req.body.data, c->req.body.len, limit_ms);
-  trim(&c->req.body, c->req.body.len);
-  if (r != WA_HTTP_OK) return done(c, push_failure(L, http_kind(r), c->http.errbuf, NULL));
-  return done(c, push_answer(L, &c->http));
+  call_ctx x;
+  memset(&x, 0, sizeof x);
+  check_send_args(L, 2, &x.a);
+  x.limit_ms = lua_isnoneornil(L, 10) ? 0 : check_range(L, 10, 1, 2147483647.0, "time limit");
+  x.c = check_client(L, 1);
+  return guarded(L, send_body, &x, 2);
 }
 
-/* client:prepare(...the arguments of send but limit_ms...) -> the whole
- * HTTP/1.1 request as one string (request line, headers, body), signed, for
- * a transport that does its own I/O: the OpenResty cosockets.
- * | nil, kind, message[, field] */
-static int l_client_prepare(lua_State *L) {
-  send_args a;
-  client *c;
+static int prepare_body(lua_State *L) {
+  call_ctx *x = (call_ctx *)lua_touserdata(L, 1);
+  client *c = x->c;
   const struct curl_slist *line;
   char length[32];
   int n;
   wa_buf *w;
-
-  check_send_args(L, 2, &a);
-  c = enter_client(L);
-  if ((n = build_send(L, c, &a, &c->req)) != 0) return n < 0 ? fail_oom(L, c) : done(c, n);
+  x->a.msg = 2;
+  if ((n = build_send(L, c, &x->a, &c->req)) != 0) return n < 0 ? fail_oom(L, c) : n;
   c->requests++;
   /* the whole request in one buffer, then one Lua string (pushing it may run
-   * a finalizer: the client is busy, so its buffers stay until done()) */
+   * a finalizer: the client is busy, so its buffers stay until the guard ends) */
   w = &c->text; /* free once build_send is over */
   wa_buf_clear(w);
   snprintf(length, sizeof length, "Content-Length: %lu\r\n\r\n", (unsigned long)c->req.body.len);
@@ -712,44 +763,55 @@ static int l_client_prepare(lua_State *L) {
   lua_pushlstring(L, w->data, w->len);
   trim(w, w->len);
   trim(&c->req.body, c->req.body.len);
-  return done(c, 1);
+  return 1;
 }
 
-/* client:request(method, url, headers|nil, body|nil): a plain HTTP exchange on
- * the client's handle (credential endpoints, test control).
- * -> status, body, headers{lowercased name = value} | nil, kind, message */
-static int l_client_request(lua_State *L) {
-  size_t method_len, url_len, body_len = 0;
-  const char *method = luaL_checklstring(L, 2, &method_len);
-  const char *url = luaL_checklstring(L, 3, &url_len);
-  const char *body = luaL_optlstring(L, 5, NULL, &body_len);
-  long limit_ms = lua_isnoneornil(L, 6) ? 0 : check_range(L, 6, 1, 2147483647.0, "time limit");
-  client *c;
+/* client:prepare(...the arguments of send but limit_ms...) -> the whole
+ * HTTP/1.1 request as one string (request line, headers, body), signed, for
+ * a transport that does its own I/O: the OpenResty cosockets.
+ * | nil, kind, message[, field] */
+static int l_client_prepare(lua_State *L) {
+  call_ctx x;
+  memset(&x, 0, sizeof x);
+  check_send_args(L, 2, &x.a);
+  x.c = check_client(L, 1);
+  return guarded(L, prepare_body, &x, 2);
+}
+
+/* Pushes the answer's headers as {lowercased name = value}. */
+static void push_headers(lua_State *L, const wa_http *h) {
+  size_t pos = 0, kn, vn, i;
+  const char *k, *v;
+  lua_newtable(L);
+  while (wa_http_next_header(h, &pos, &k, &kn, &v, &vn)) {
+    luaL_Buffer name;
+    luaL_buffinit(L, &name);
+    for (i = 0; i < kn; i++) luaL_addchar(&name, (char)(k[i] >= 'A' && k[i] <= 'Z' ? k[i] + 32 : k[i]));
+    luaL_pushresult(&name);
+    lua_pushlstring(L, v, vn);
+    lua_rawset(L, -3);
+  }
+}
+
+static int request_body(lua_State *L) {
+  call_ctx *x = (call_ctx *)lua_touserdata(L, 1);
+  client *c = x->c;
   struct curl_slist *list;
   int count = 0;
   wa_http_result r;
-
-  if (!lua_isnoneornil(L, 4)) luaL_checktype(L, 4, LUA_TTABLE);
-  if (!is_token(method) || strlen(method) != method_len)
-    return push_failure(L, "invalid", "method must be an HTTP token", "method");
-  if (has_crlf(url, url_len) || strchr(url, ' '))
-    return push_failure(L, "invalid", "URL holds a space, CR, LF or NUL", "url");
-  c = enter_client(L);
   wa_buf_clear(&c->req.lines);
-  if (!lua_isnoneornil(L, 4)) {
+  if (!lua_isnil(L, 2)) {
     lua_pushnil(L);
-    while (lua_next(L, 4) != 0) {
+    while (lua_next(L, 2) != 0) {
       size_t kn, vn;
       const char *k, *v;
-      if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
-        c->busy = 0;
+      if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
         return luaL_error(L, "request: headers must map strings to strings");
-      }
       k = lua_tolstring(L, -2, &kn);
       v = lua_tolstring(L, -1, &vn);
       if (has_crlf(k, kn) || has_crlf(v, vn) || memchr(k, ':', kn) || kn == 0)
-        return done(c, push_failure(L, "invalid", "header name or value is empty or holds CR, LF, NUL or ':'", k));
-      if (++count > 48) return done(c, push_failure(L, "invalid", "more than 48 headers", NULL));
+        return push_failure(L, "invalid", "header name or value is empty or holds CR, LF, NUL or ':'", k);
+      if (++count > 48) return push_failure(L, "invalid", "more than 48 headers", NULL);
       if (wa_buf_add(&c->req.lines, k, kn) || wa_buf_addstr(&c->req.lines, vn ? ": " : ";") ||
           add_line(&c->req.lines, "", v, vn))
         return fail_oom(L, c);
@@ -760,24 +822,31 @@ static int l_client_request(lua_State *L) {
   list = wa_http_list(&c->nodes, &c->req.lines);
   if (list == NULL) return fail_oom(L, c);
   c->requests++;
-  r = wa_http_perform(&c->http, method, url, list, body, body_len, limit_ms);
-  if (r != WA_HTTP_OK) return done(c, push_failure(L, http_kind(r), c->http.errbuf, NULL));
+  r = wa_http_perform(&c->http, x->method, x->url, list, x->body, x->body_len, x->limit_ms);
+  if (r != WA_HTTP_OK) return push_failure(L, http_kind(r), c->http.errbuf, NULL);
   lua_pushinteger(L, (lua_Integer)c->http.status);
   lua_pushlstring(L, c->http.body.data ? c->http.body.data : "", c->http.body.len);
-  lua_newtable(L);
-  {
-    size_t pos = 0, kn, vn, i;
-    const char *k, *v;
-    while (wa_http_next_header(&c->http, &pos, &k, &kn, &v, &vn)) {
-      luaL_Buffer name;
-      luaL_buffinit(L, &name);
-      for (i = 0; i < kn; i++) luaL_addchar(&name, (char)(k[i] >= 'A' && k[i] <= 'Z' ? k[i] + 32 : k[i]));
-      luaL_pushresult(&name);
-      lua_pushlstring(L, v, vn);
-      lua_rawset(L, -3);
-    }
-  }
-  return done(c, 3);
+  push_headers(L, &c->http);
+  return 3;
+}
+
+/* client:request(method, url, headers|nil, body|nil): a plain HTTP exchange on
+ * the client's handle (credential endpoints, test control).
+ * -> status, body, headers{lowercased name = value} | nil, kind, message */
+static int l_client_request(lua_State *L) {
+  call_ctx x;
+  memset(&x, 0, sizeof x);
+  x.method = luaL_checklstring(L, 2, &x.method_len);
+  x.url = luaL_checklstring(L, 3, &x.url_len);
+  x.body = luaL_optlstring(L, 5, NULL, &x.body_len);
+  x.limit_ms = lua_isnoneornil(L, 6) ? 0 : check_range(L, 6, 1, 2147483647.0, "time limit");
+  if (!lua_isnoneornil(L, 4)) luaL_checktype(L, 4, LUA_TTABLE);
+  if (!is_token(x.method) || strlen(x.method) != x.method_len)
+    return push_failure(L, "invalid", "method must be an HTTP token", "method");
+  if (has_crlf(x.url, x.url_len) || strchr(x.url, ' '))
+    return push_failure(L, "invalid", "URL holds a space, CR, LF or NUL", "url");
+  x.c = check_client(L, 1);
+  return guarded(L, request_body, &x, lua_isnoneornil(L, 4) ? 0 : 4);
 }
 
 /* ---- batches: many requests in flight on a libcurl multi handle ---------- */
@@ -790,7 +859,7 @@ static int l_client_request(lua_State *L) {
 typedef struct {
   wa_batch b;
   int open;
-  int busy;          /* inside a call that uses the slots: see batch_done() */
+  int busy;          /* inside a call that uses the slots: see guarded() */
   int close_pending; /* close() was called while busy */
   long http_version; /* of the last answer */
 } batch_ud;
@@ -804,13 +873,25 @@ static batch_ud *check_batch(lua_State *L, int idx) {
   batch_ud *u = (batch_ud *)luaL_checkudata(L, idx, BATCH_MT);
   if (!u->open) luaL_error(L, "whatsapp batch is closed");
   if (u->busy) luaL_error(L, "whatsapp batch is busy (used again from a finalizer?)");
+  if (wa_sockets_forked(&u->b.socks) && wa_batch_reopen(&u->b) != 0) { /* see check_client */
+    batch_release(u);
+    luaL_error(L, "libcurl could not make a multi handle");
+  }
   return u;
 }
 
-static int batch_done(batch_ud *u, int nresults) {
+/* Marks an open batch busy: 1, or 0 when it is closed. */
+static int enter_batch(void *p) {
+  batch_ud *u = (batch_ud *)p;
+  if (!u->open) return 0;
+  u->busy = 1;
+  return 1;
+}
+
+static void leave_batch(void *p) {
+  batch_ud *u = (batch_ud *)p;
   u->busy = 0;
   if (u->close_pending) batch_release(u);
-  return nresults;
 }
 
 /* client:batch(slots) -> a Batch with that many slots (transfers in flight at
@@ -828,8 +909,25 @@ static int l_client_batch(lua_State *L) {
   cfg.ca_file = c->ca_file;
   cfg.user_agent = c->user_agent;
   cfg.max_response = c->http.max_response;
+  cfg.sockets = NULL; /* the batch tracks its own */
   u->open = 1; /* from here __gc frees whatever wa_batch_init made */
   if (wa_batch_init(&u->b, &cfg, (size_t)n) != 0) return luaL_error(L, "libcurl could not make a multi handle");
+  return 1;
+}
+
+static int batch_add_body(lua_State *L) {
+  call_ctx *x = (call_ctx *)lua_touserdata(L, 1);
+  batch_ud *u = (batch_ud *)x->batch;
+  client *c = x->c;
+  size_t i = (size_t)x->slot - 1;
+  int n;
+  x->a.msg = 2;
+  n = build_send(L, c, &x->a, &u->b.slots[i].req);
+  if (n != 0) return n < 0 ? fail_oom(L, c) : n;
+  trim(&u->b.slots[i].http.body, 0); /* the answer it held was read */
+  if (wa_batch_start(&u->b, i, c->url, x->limit_ms) != 0) return luaL_error(L, "%s", u->b.errbuf);
+  c->requests++;
+  lua_pushboolean(L, 1);
   return 1;
 }
 
@@ -839,43 +937,21 @@ static int l_client_batch(lua_State *L) {
  * Builds the request as client:send does, into the slot, and starts it.
  * -> true | nil, kind, message[, field] (nothing was started) */
 static int l_batch_add(lua_State *L) {
-  send_args a;
-  long slot, limit_ms;
+  call_ctx x;
   batch_ud *u;
-  client *c;
-  int n;
-
+  memset(&x, 0, sizeof x);
   luaL_checkudata(L, 1, BATCH_MT);
   luaL_checkudata(L, 2, CLIENT_MT);
-  slot = check_range(L, 3, 1, 4096, "slot");
-  check_send_args(L, 4, &a);
-  limit_ms = lua_isnoneornil(L, 12) ? 0 : check_range(L, 12, 1, 2147483647.0, "time limit");
+  x.slot = check_range(L, 3, 1, 4096, "slot");
+  check_send_args(L, 4, &x.a);
+  x.limit_ms = lua_isnoneornil(L, 12) ? 0 : check_range(L, 12, 1, 2147483647.0, "time limit");
   u = check_batch(L, 1);
-  c = check_client(L, 2);
-  if ((size_t)slot > u->b.n_slots) return luaL_error(L, "batch slot %d out of range", (int)slot);
-  if (u->b.slots[slot - 1].state != WA_SLOT_IDLE) return luaL_error(L, "batch slot %d is in use", (int)slot);
-  if (wa_batch_slot_ready(&u->b, (size_t)slot - 1) != 0) return luaL_error(L, "libcurl could not make a handle");
-  u->busy = 1;
-  c->busy = 1;
-  n = build_send(L, c, &a, &u->b.slots[slot - 1].req);
-  if (n < 0) {
-    u->busy = 0;
-    return fail_oom(L, c);
-  }
-  if (n > 0) {
-    n = done(c, n);
-    return batch_done(u, n);
-  }
-  trim(&u->b.slots[slot - 1].http.body, 0); /* the answer it held was read */
-  if (wa_batch_start(&u->b, (size_t)slot - 1, c->url, limit_ms) != 0) {
-    u->busy = 0;
-    c->busy = 0;
-    return luaL_error(L, "%s", u->b.errbuf);
-  }
-  c->requests++;
-  lua_pushboolean(L, 1);
-  done(c, 1);
-  return batch_done(u, 1);
+  x.c = check_client(L, 2);
+  x.batch = u;
+  if ((size_t)x.slot > u->b.n_slots) return luaL_error(L, "batch slot %d out of range", (int)x.slot);
+  if (u->b.slots[x.slot - 1].state != WA_SLOT_IDLE) return luaL_error(L, "batch slot %d is in use", (int)x.slot);
+  if (wa_batch_slot_ready(&u->b, (size_t)x.slot - 1) != 0) return luaL_error(L, "libcurl could not make a handle");
+  return guarded(L, batch_add_body, &x, 4);
 }
 
 /* batch:poll(timeout_ms) -> how many finished transfers wait for result():
@@ -892,21 +968,14 @@ static int l_batch_poll(lua_State *L) {
   return 1;
 }
 
-/* batch:result() -> the oldest finished transfer: slot, then what
- * client:send returns (status, value, request_id, error_type, date,
- * retry_after | nil, kind, message), or for the common answer, a 2xx with
- * {"messageId":"..."}, slot, true, message_id, date. Nothing when none is
- * waiting. The slot is free again. */
-static int l_batch_result(lua_State *L) {
-  batch_ud *u = check_batch(L, 1);
-  wa_slot *s;
-  size_t i, id_len;
+static int batch_result_body(lua_State *L) {
+  call_ctx *x = (call_ctx *)lua_touserdata(L, 1);
+  batch_ud *u = (batch_ud *)x->batch;
+  wa_slot *s = &u->b.slots[x->slot];
+  size_t id_len;
   const char *id;
   int n;
-  if (!wa_batch_next(&u->b, &i)) return 0;
-  s = &u->b.slots[i];
-  u->busy = 1; /* pushing may run a finalizer: the slot's buffers stay until batch_done */
-  lua_pushinteger(L, (lua_Integer)i + 1);
+  lua_pushinteger(L, (lua_Integer)x->slot + 1);
   if (s->result != WA_HTTP_OK) {
     n = 1 + push_failure(L, http_kind(s->result), s->http.errbuf, NULL);
   } else if (s->http.status >= 200 && s->http.status < 300 && s->http.body.len &&
@@ -923,7 +992,23 @@ static int l_batch_result(lua_State *L) {
     n = 1 + push_answer(L, &s->http);
   }
   trim(&s->req.body, s->req.body.len);
-  return batch_done(u, n);
+  return n;
+}
+
+/* batch:result() -> the oldest finished transfer: slot, then what
+ * client:send returns (status, value, request_id, error_type, date,
+ * retry_after | nil, kind, message), or for the common answer, a 2xx with
+ * {"messageId":"..."}, slot, true, message_id, date. Nothing when none is
+ * waiting. The slot is free again. Pushing may run a finalizer: the slot's
+ * buffers stay until the guard ends. */
+static int l_batch_result(lua_State *L) {
+  call_ctx x;
+  size_t i;
+  memset(&x, 0, sizeof x);
+  x.batch = check_batch(L, 1);
+  if (!wa_batch_next(&((batch_ud *)x.batch)->b, &i)) return 0;
+  x.slot = (long)i;
+  return guarded(L, batch_result_body, &x, 0);
 }
 
 /* batch:abort(): stops every transfer; every slot is free. */

@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "crypto.h"
 
@@ -26,6 +29,74 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
   if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) wa_buf_clear(&h->headers);
   if (h->headers.len + len > 64 * 1024) return 0;
   return wa_buf_add(&h->headers, p, len) == 0 ? len : 0;
+}
+
+/* ---- sockets a fork can let go of ---- */
+
+int wa_sockets_forked(const wa_sockets *s) {
+  return s->pid != 0 && s->pid != (long)getpid();
+}
+
+void wa_sockets_disown(wa_sockets *s) {
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  size_t i;
+  for (i = 0; i < s->n; i++) {
+    if (null >= 0 && dup2(null, s->fd[i]) >= 0) {
+      (void)fcntl(s->fd[i], F_SETFD, FD_CLOEXEC);
+    } else {
+      /* no /dev/null: drop this process's reference; what libcurl then
+       * writes to the number fails with EBADF, and it is not closed twice */
+      (void)close(s->fd[i]);
+      s->fd[i] = -1;
+    }
+  }
+  if (null >= 0) (void)close(null);
+  s->pid = (long)getpid();
+}
+
+void wa_sockets_free(wa_sockets *s) {
+  free(s->fd);
+  s->fd = NULL;
+  s->n = s->cap = 0;
+}
+
+static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a) {
+  wa_sockets *s = (wa_sockets *)ud;
+  int fd;
+  (void)purpose;
+  if (s->n == s->cap) {
+    size_t cap = s->cap ? s->cap * 2 : 8;
+    int *grown = (int *)realloc(s->fd, cap * sizeof *grown);
+    if (grown == NULL) return CURL_SOCKET_BAD;
+    s->fd = grown;
+    s->cap = cap;
+  }
+  /* close-on-exec: a credential_process or any child the host program
+   * starts does not inherit the service's connections */
+  fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+  if (fd < 0) return CURL_SOCKET_BAD;
+  if (s->pid == 0) s->pid = (long)getpid();
+  s->fd[s->n++] = fd;
+  return fd;
+}
+
+static int close_socket(void *ud, curl_socket_t fd) {
+  wa_sockets *s = (wa_sockets *)ud;
+  size_t i;
+  for (i = 0; i < s->n; i++) {
+    if (s->fd[i] == fd) {
+      s->fd[i] = s->fd[--s->n];
+      return close(fd);
+    }
+  }
+  /* closed already by wa_sockets_disown (where /dev/null could not be opened) */
+  for (i = 0; i < s->n; i++) {
+    if (s->fd[i] == -1) {
+      s->fd[i] = s->fd[--s->n];
+      return 0;
+    }
+  }
+  return close(fd);
 }
 
 int wa_http_init(wa_http *h, const wa_http_config *cfg) {
@@ -62,6 +133,32 @@ int wa_http_init(wa_http *h, const wa_http_config *cfg) {
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, cfg->timeout_ms);
   if (cfg->ca_file) curl_easy_setopt(c, CURLOPT_CAINFO, cfg->ca_file);
   if (cfg->user_agent) curl_easy_setopt(c, CURLOPT_USERAGENT, cfg->user_agent);
+  h->ca_file = cfg->ca_file;
+  h->user_agent = cfg->user_agent;
+  h->sockets = cfg->sockets;
+  if (cfg->sockets) {
+    curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, (void *)cfg->sockets);
+    curl_easy_setopt(c, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
+    curl_easy_setopt(c, CURLOPT_CLOSESOCKETDATA, (void *)cfg->sockets);
+  }
+  return 0;
+}
+
+int wa_http_reopen(wa_http *h) {
+  wa_http_config cfg;
+  unsigned long connects = h->connects;
+  long version = h->http_version;
+  cfg.connect_timeout_ms = h->connect_timeout_ms;
+  cfg.timeout_ms = h->timeout_ms;
+  cfg.ca_file = h->ca_file;
+  cfg.user_agent = h->user_agent;
+  cfg.max_response = h->max_response;
+  cfg.sockets = h->sockets;
+  wa_http_close(h);
+  if (wa_http_init(h, &cfg) != 0) return -1;
+  h->connects = connects;
+  h->http_version = version;
   return 0;
 }
 

@@ -11,6 +11,27 @@
 
 #define WA_HTTP_MAX_RESPONSE (4u << 20) /* default cap: this API answers with a few hundred bytes */
 
+/* The sockets of a handle's connections (of a client, or of all a batch's
+ * handles), tracked so that a process made by fork() can let go of them
+ * without a byte on them: both processes would otherwise share one
+ * connection and read each other's answers. */
+typedef struct {
+  int *fd;
+  size_t n, cap;
+  long pid; /* the process whose connections these are */
+} wa_sockets;
+
+/* 1 when this is not the process the sockets belong to (a fork() happened). */
+WA_INTERNAL int wa_sockets_forked(const wa_sockets *s);
+
+/* In a forked process: every tracked descriptor now refers to /dev/null, so
+ * that closing the connections (TLS close_notify, HTTP/2 GOAWAY) writes
+ * nothing to the sockets the parent still uses; the sockets are this
+ * process's from now on. Then close the handles and make new ones. */
+WA_INTERNAL void wa_sockets_disown(wa_sockets *s);
+
+WA_INTERNAL void wa_sockets_free(wa_sockets *s);
+
 typedef struct {
   CURL *easy;
   wa_buf body;    /* response body */
@@ -24,6 +45,8 @@ typedef struct {
   char *applied_url;   /* a copy of the URL libcurl holds now (set again only when it changes) */
   int applied_method;  /* what the method options say now (see http.c) */
   unsigned long connects; /* connections this handle opened */
+  const char *ca_file, *user_agent; /* the settings, owned by whoever owns this (for wa_http_reopen) */
+  wa_sockets *sockets;              /* where its sockets are tracked, or NULL */
   char errbuf[CURL_ERROR_SIZE];
 } wa_http;
 
@@ -44,12 +67,18 @@ typedef struct {
   const char *ca_file;  /* NULL: the system store */
   const char *user_agent;
   size_t max_response;  /* 0: WA_HTTP_MAX_RESPONSE */
+  wa_sockets *sockets;  /* NULL: sockets not tracked; else opened and closed through it */
 } wa_http_config;
 
 /* 0 on success; -1 when libcurl could not make a handle. */
 #define WA_HTTP_RECV_BUFFER 1024L /* CURLOPT_BUFFERSIZE: libcurl's smallest (see wa_http_init) */
 WA_INTERNAL int wa_http_init(wa_http *h, const wa_http_config *cfg);
 WA_INTERNAL void wa_http_close(wa_http *h);
+
+/* Closes the handle (and so its connections) and makes a new one with the
+ * same settings; the counters stay. 0, or -1 when libcurl could not make
+ * one (then h has no handle: wa_http_close still applies). */
+WA_INTERNAL int wa_http_reopen(wa_http *h);
 
 /* One request ready to go: its body, its header lines (NUL-separated) and
  * the header list linked over them. Reused request after request. */

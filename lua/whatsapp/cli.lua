@@ -60,6 +60,13 @@ local OPTION_OF = { region = "--region", endpoint = "--endpoint-url", phone_numb
 local VALUED = { profile = true, region = true, ["endpoint-url"] = true, ["phone-number-id"] = true }
 local FLAGS = { json = true, help = true, version = true }
 
+-- Text for a terminal: what the service sent (names, messages) may hold
+-- control characters; none but the line breaks of our own layout is
+-- written (no terminal escape, no carriage return).
+local function terminal_safe(text)
+  return (text:gsub("[%z\1-\8\11-\31\127]", "?"):gsub("\194[\128-\159]", "?"))
+end
+
 local function usage_text()
   local lines = { "Usage: whatsapp [options] COMMAND [ARGUMENTS]", "", "Commands:" }
   for _, name in ipairs(ORDER) do
@@ -225,7 +232,7 @@ function M.main(argv, io_)
     if json then
       err_out:write(whatsapp.encode(error_fields(err)), "\n")
     else
-      err_out:write("whatsapp: ", tostring(err), "\n")
+      err_out:write("whatsapp: ", terminal_safe(tostring(err)), "\n")
     end
     return err.code == "ParamValidationError" and USAGE or FAILED
   end
@@ -248,7 +255,7 @@ function M.main(argv, io_)
   if json then
     out:write(whatsapp.encode(result), "\n")
   elseif second then
-    out:write(second, "\n")
+    out:write(terminal_safe(second), "\n")
   end
   return OK
 end

@@ -186,6 +186,21 @@ end
 
 local PRODUCT = config.MESSAGING_PRODUCT
 
+-- A messageId is handed back exactly as the service sent it, or not at all:
+-- 1..1024 bytes of printable ASCII without spaces (the core's fast path
+-- takes only such ids). Anything else (empty, a NUL, control characters) is
+-- a ResponseError, never a cut or cleaned id.
+local MAX_MESSAGE_ID = 1024
+
+-- nil when id is a messageId to hand back, else what is wrong with it.
+local function message_id_problem(id)
+  if type(id) ~= "string" then return id == nil and "is missing" or "is not a string" end
+  if id == "" then return "is empty" end
+  if #id > MAX_MESSAGE_ID then return "is longer than " .. MAX_MESSAGE_ID .. " bytes" end
+  if id:find("[^\33-\126]") then return "holds a byte that is not printable ASCII (a space, a control character)" end
+  return nil
+end
+
 -- What a transport's answer to a send means: messageId, or nil, err; then
 -- the answer's Date and x-amz-retry-after headers (nil when there was no
 -- answer). dl: {deadline=, left=} when a deadline limited this attempt.
@@ -199,10 +214,13 @@ local function interpret(self, creds, dl, status, value, request_id, error_type,
     return nil, self:_transport_error(kind, text, dl)
   end
   if status >= 200 and status < 300 then
-    if type(value) == "table" and type(value.messageId) == "string" then return value.messageId, nil, date end
+    local id = nil
+    if type(value) == "table" then id = value.messageId end
+    local bad = message_id_problem(id)
+    if not bad then return id, nil, date end
     return nil, errors.new {
       code = "ResponseError", status = status, request_id = request_id,
-      message = "the answer has no messageId", retryable = false,
+      message = "the answer's messageId " .. bad .. "; the message may have been delivered", retryable = false,
     }, date
   end
   return nil, errors.from_response(status, value, request_id, error_type,
@@ -333,9 +351,10 @@ end
 local NO_OPTIONS, LOCAL_NUMBERS = {}, { allow_local_number = true }
 
 -- A table message must pass WhatsApp's rules (whatsapp.validate) unless
--- opts.validate is false; JSON text is the caller's own.
+-- opts.validate is false; JSON text is the caller's own. -> true and the
+-- message to send (a copy where validate normalized it), or nil, err.
 local function check_message(message, opts)
-  if opts and opts.validate == false then return true end
+  if opts and opts.validate == false then return true, message end
   return validate.message(message, opts and opts.allow_local_number and LOCAL_NUMBERS or NO_OPTIONS)
 end
 
@@ -354,16 +373,18 @@ function Client:send(message, opts)
   end
   if opts == nil and self.phone_number_id then -- the common case: nothing to check but the message
     if mt == "table" then
-      local ok, verr = validate.message(message, NO_OPTIONS)
-      if not ok then return nil, verr end
+      local ok, checked = validate.message(message, NO_OPTIONS)
+      if not ok then return nil, checked end
+      message = checked
     end
     return run_send(self, message, self.phone_number_id, self.meta_api_version, self.deadline)
   end
   local id, version, deadline = check_send_opts(self, opts)
   if not id then return nil, version end
   if mt == "table" then
-    local ok, verr = check_message(message, opts)
-    if not ok then return nil, verr end
+    local ok, checked = check_message(message, opts)
+    if not ok then return nil, checked end
+    message = checked
   end
   return run_send(self, message, id, version, deadline)
 end
@@ -391,8 +412,9 @@ function Client:send_later(message, opts, callback)
   if not id then return nil, version end
   if mt == "table" then
     -- checked and encoded now: in the timer it is JSON text, which send does not validate
-    local fine, verr = check_message(message, opts)
-    if not fine then return nil, verr end
+    local fine, checked = check_message(message, opts)
+    if not fine then return nil, checked end
+    message = checked
     local text, _, why, field = core.encode(message, PRODUCT)
     if not text then return nil, errors.validation(field ~= "" and field or "message", why) end
     message = text

@@ -2,6 +2,8 @@
 -- Fields: code, status, message, request_id, retryable, attempts, field.
 -- tostring(err) reads well and holds nothing secret: no error is ever built
 -- from a credential value.
+local codepoints = require "whatsapp.codepoints"
+
 local M = {}
 
 local Error = {}
@@ -17,7 +19,15 @@ function Error.__tostring(e)
   return table.concat(parts)
 end
 
+local printable -- (below)
+
 local function new(fields)
+  local message = fields.message
+  -- a message may quote what a server or a program said: never a line
+  -- break or a terminal escape (log forging), never unbounded
+  if type(message) == "string" and (#message > 4000 or message:find("[%c\128-\255]")) then
+    fields.message = printable(message, 4000)
+  end
   if fields.retryable == nil then fields.retryable = false end
   fields.attempts = fields.attempts or 1
   return setmetatable(fields, Error)
@@ -72,32 +82,103 @@ local function sanitize(code)
 end
 M.sanitize_code = sanitize
 
-local function truncate(s, n)
-  if #s <= n then return s end
-  return s:sub(1, n) .. "..."
-end
-
 -- Some AWS front ends explain a signature mismatch by quoting the canonical
 -- request they expected, session token included: never pass that on.
-local function redact(message, secrets)
-  local cut = message:find("The Canonical String for this request should have been", 1, true)
-  if cut then message = message:sub(1, cut - 1) .. "(the expected canonical request is not shown)" end
-  for _, secret in ipairs(secrets or {}) do
-    local from = 1
-    while true do
-      local i, j = message:find(secret, from, true)
-      if not i then break end
-      message = message:sub(1, i - 1) .. "<redacted>" .. message:sub(j + 1)
-      from = i + 10
+local CANONICAL = "The Canonical String for this request should have been"
+
+-- A secret as a proxy or a web page may echo it: percent-encoded (upper or
+-- lower case hex) when it holds characters a URL escapes.
+local function encodings(secret)
+  local list = { secret }
+  local upper = secret:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end)
+  if upper ~= secret then
+    list[2] = upper
+    local lower = secret:gsub("[^%w%-%._~]", function(c) return string.format("%%%02x", c:byte()) end)
+    if lower ~= upper then list[3] = lower end
+  end
+  return list
+end
+
+-- Replaces in text every run that starts like s (its first `probe` bytes
+-- or more): the whole of s, or any prefix of it that long.
+local function cut_out(text, s, probe)
+  local head, from = s:sub(1, probe), 1
+  while true do
+    local i = text:find(head, from, true)
+    if not i then return text end
+    local j, k = i + probe, probe + 1
+    while k <= #s and text:byte(j) == s:byte(k) do j, k = j + 1, k + 1 end
+    text = text:sub(1, i - 1) .. "<redacted>" .. text:sub(j)
+    from = i + 10
+  end
+end
+
+--- Removes secrets from text a server (or a program) sent back: each secret
+-- of the list (holes allowed), whole or any prefix of 8 bytes or more, as
+-- it is and percent-encoded; a secret shorter than 8 bytes only whole. Also
+-- cuts an AWS front end's quote of the canonical request it expected.
+function M.redact(text, secrets)
+  local cut = text:find(CANONICAL, 1, true)
+  if cut then text = text:sub(1, cut - 1) .. "(the expected canonical request is not shown)" end
+  for _, secret in pairs(secrets or {}) do
+    if type(secret) == "string" and #secret >= 4 then
+      for _, form in ipairs(encodings(secret)) do
+        text = cut_out(text, form, math.min(8, #form))
+      end
     end
   end
-  return message
+  return text
+end
+
+--- Printable text of at most max bytes: control characters (C0, DEL and
+-- C1, so no line break, carriage return or terminal escape gets through)
+-- become spaces, bytes that are not UTF-8 become '?', and a cut is made on
+-- a character boundary, marked "...".
+function printable(text, max)
+  text = text:gsub("[%z\1-\31\127]", " "):gsub("\194[\128-\159]", " ")
+  if text:find("[\128-\255]") and not codepoints.len(text) then text = text:gsub("[\128-\255]", "?") end
+  if #text > max then
+    local cut = max
+    while cut > 0 and text:byte(cut + 1) and text:byte(cut + 1) >= 0x80 and text:byte(cut + 1) < 0xC0 do
+      cut = cut - 1
+    end
+    text = text:sub(1, cut) .. "..."
+  end
+  return text
+end
+M.printable = printable
+
+M.MAX_MESSAGE = 1000   -- bytes of an error message
+M.MAX_CODE = 128       -- bytes of an error code
+M.MAX_REQUEST_ID = 128 -- bytes of a request id
+
+--- What a server sent, fit for an error message: secrets removed first (a
+-- cut must not leave a secret's first bytes), then printable text of at most
+-- max bytes (M.MAX_MESSAGE by default).
+function M.clean(text, secrets, max)
+  return printable(M.redact(tostring(text), secrets), max or M.MAX_MESSAGE)
+end
+
+-- An error code as a server sent it -> the code (restJson1's rules, then
+-- the identifier it starts with), or nil when nothing of it is usable.
+local function clean_code(code, secrets)
+  code = sanitize(M.redact(tostring(code), secrets)):match("^[%w_.%-]*"):sub(1, M.MAX_CODE)
+  return code ~= "" and code or nil
+end
+
+-- A request id as a server sent it: printable ASCII without spaces, bounded.
+local function clean_request_id(id, secrets)
+  if id == nil then return nil end
+  id = M.redact(tostring(id), secrets):match("^[\33-\126]*"):sub(1, M.MAX_REQUEST_ID)
+  return id ~= "" and id or nil
 end
 
 --- Builds the error of a non-2xx answer the way restJson1 clients parse it:
 -- code from x-amzn-ErrorType, else body code/Code/__type, else the status;
 -- message from body message/Message; request id from x-amzn-RequestId.
--- secrets: strings (secret key, session token) to strip from the message.
+-- secrets: strings (secret key, session token) to strip from every field.
+-- Whatever the server sent is hostile: every field is printable, bounded
+-- and holds no secret (nor a secret's first 8 bytes).
 function M.from_response(status, body, request_id, error_type, secrets)
   local code, message
   if type(body) == "table" then
@@ -107,17 +188,15 @@ function M.from_response(status, body, request_id, error_type, secrets)
     if type(message) ~= "string" then message = nil end
   end
   if error_type and error_type ~= "" then code = error_type end
-  code = code and sanitize(code) or ""
-  if code == "" then code = tostring(status) end
+  code = code and clean_code(code, secrets) or tostring(status)
   if not message then
-    message = type(body) == "string" and body ~= "" and truncate(body, 200)
-      or ("HTTP " .. status .. " with no error message")
+    message = type(body) == "string" and body ~= "" and body or ("HTTP " .. status .. " with no error message")
   end
   return new {
     code = code,
     status = status,
-    message = redact(message, secrets),
-    request_id = request_id,
+    message = M.clean(message, secrets, type(body) == "string" and 200 or M.MAX_MESSAGE),
+    request_id = clean_request_id(request_id, secrets),
     retryable = is_retryable(code, status),
   }
 end

@@ -3,9 +3,9 @@
 -- (unsigned). STS speaks the query protocol: a form-encoded POST, an XML
 -- answer. Functions return plain values or nil and a reason (text without
 -- any secret); the providers turn reasons into CredentialsErrors.
-local common = require "whatsapp.credentials.common"
 local config = require "whatsapp.config"
 local core = require "whatsapp.core"
+local errors = require "whatsapp.errors"
 local params = require "whatsapp.params"
 local shared = require "whatsapp.shared"
 local time = require "whatsapp.time"
@@ -112,9 +112,8 @@ local function call(ctx, action, args, creds, secrets)
     if code then why = why .. " " .. code end
     if message then why = why .. ": " .. message end
     if request_id then why = why .. " [request id " .. request_id .. "]" end
-    local safe = why:gsub("[%c]", " ")
-    if #safe > 500 then safe = safe:sub(1, 500) .. "..." end
-    return nil, common.redact(safe, secrets)
+    -- redacted before it is cut: a cut must not leave a secret's first bytes
+    return nil, errors.clean(why, secrets, 500)
   end
   if not doc then return nil, "STS " .. action .. " answered with malformed XML: " .. bad end
   local result = doc.name == action .. "Response" and xml.child(doc, action .. "Result")

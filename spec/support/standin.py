@@ -853,9 +853,9 @@ def authenticate(method, raw_path, headers, body, scheme, region):
 # Injection rules and shared state
 
 _RULE_KEYS = {"status", "code", "message", "form", "count", "delay_ms", "action", "phase",
-              "headers", "every", "length", "size"}
-_ACTIONS = {"close", "reset", "garbage", "empty200", "truncated", "bad_length", "hang", "oversize"}
-_REPLY_ACTIONS = ("garbage", "empty200", "truncated", "bad_length", "oversize")  # phase "after"
+              "headers", "every", "length", "size", "body"}
+_ACTIONS = {"close", "reset", "garbage", "empty200", "truncated", "bad_length", "hang", "oversize", "reply"}
+_REPLY_ACTIONS = ("garbage", "empty200", "truncated", "bad_length", "oversize", "reply")  # phase "after"
 HANG_LIMIT = 120  # seconds a "hang" holds a connection at most
 _FORMS = {"header", "header-bare", "body-type", "body-code"}
 
@@ -922,6 +922,11 @@ def parse_rule(obj):
                 or not 0 <= size <= 64 * 1024 * 1024:
             raise ValueError("size is a body size in bytes (at most 64 MiB) for the oversize action")
         rule["size"] = size
+    if "body" in obj or action == "reply":
+        body = obj.get("body")
+        if action != "reply" or not isinstance(body, str):
+            raise ValueError("body is the answer's text (a string) for the reply action, which needs it")
+        rule["body"] = body.encode("utf-8", "surrogatepass")
     default_phase = "after" if rule["kind"] in _REPLY_ACTIONS else "before"
     phase = obj.get("phase", default_phase)
     if phase not in ("before", "after"):
@@ -1095,8 +1100,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def _send_error(self, err, request_id=None):
         headers, body = error_payload(err.code, err.message, err.form)
-        headers.append(("x-amzn-RequestId", request_id or str(uuid.uuid4())))
-        headers.extend(err.extra_headers)
+        extra = list(err.extra_headers)
+        # a rule's own x-amzn-RequestId replaces the stand-in's
+        if not any(k.lower() == "x-amzn-requestid" for k, _ in extra):
+            headers.append(("x-amzn-RequestId", request_id or str(uuid.uuid4())))
+        headers.extend(extra)
         self._send(err.status, body, headers)
 
     def _read_body(self):
@@ -1262,6 +1270,8 @@ class Handler(BaseHTTPRequestHandler):
         elif kind == "garbage":
             self._send(200, b"<html>this is not JSON {", [("x-amzn-RequestId", request_id)]
                        + extra)
+        elif kind == "reply":
+            self._send(200, rule["body"], [("x-amzn-RequestId", request_id)] + extra)
         elif kind == "empty200":
             self._send(200, b"{}", [("x-amzn-RequestId", request_id)] + extra)
         elif kind == "truncated":

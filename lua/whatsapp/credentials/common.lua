@@ -70,21 +70,9 @@ function M.make(provider, c, labels, refresh)
   }
 end
 
---- Removes each string of the table secrets (holes allowed) from text.
-function M.redact(text, secrets)
-  for _, s in pairs(secrets or {}) do
-    if type(s) == "string" and #s >= 4 then
-      local from = 1
-      while true do
-        local a, b = text:find(s, from, true)
-        if not a then break end
-        text = text:sub(1, a - 1) .. "<redacted>" .. text:sub(b + 1)
-        from = a + 10
-      end
-    end
-  end
-  return text
-end
+--- Removes each string of the table secrets (holes allowed) from text,
+-- whole or any prefix of 8 bytes or more (see errors.redact).
+M.redact = errors.redact
 
 --- A short, single-line excerpt of a message from elsewhere (stderr, an
 -- error body), control characters replaced.
