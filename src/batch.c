@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 static char *copy_string(const char *s) {
   char *p;
@@ -38,7 +37,7 @@ int wa_batch_init(wa_batch *b, const wa_http_config *cfg, size_t n_slots) {
   b->done = calloc(n_slots, sizeof *b->done);
   if (b->slots == NULL || b->done == NULL) return -1;
   b->n_slots = n_slots;
-  b->socks.pid = (long)getpid();
+  wa_sockets_init(&b->socks);
   b->cfg.sockets = &b->socks;
   return make_multi(b);
 }

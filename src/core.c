@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <time.h>
 
 #include "batch.h"
@@ -433,7 +432,7 @@ static int l_new_client(lua_State *L) {
   hc.ca_file = c->ca_file;
   hc.user_agent = c->user_agent;
   hc.sockets = &c->socks;
-  c->socks.pid = (long)getpid();
+  wa_sockets_init(&c->socks);
   if (wa_http_init(&c->http, &hc) != 0) return luaL_error(L, "libcurl could not make a handle");
   c->open = 1;
   switch (sigv4_fixed_init(&c->fixed, "POST", c->path, strlen(c->path), "application/json", c->host, c->host_len,

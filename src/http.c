@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -33,8 +34,28 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
 
 /* ---- sockets a fork can let go of ---- */
 
+/* Bumped in the child of every fork() (pthread_atfork): a process knows it
+ * is not the one that made its connections without a system call per send
+ * (getpid() is one since glibc 2.25, and costs microseconds in a sandbox).
+ * glibc drops the handler when this library is unloaded. */
+static volatile unsigned long fork_generation;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void on_fork_child(void) {
+  fork_generation++;
+}
+
+static void register_atfork(void) {
+  (void)pthread_atfork(NULL, NULL, on_fork_child);
+}
+
+void wa_sockets_init(wa_sockets *s) {
+  (void)pthread_once(&atfork_once, register_atfork);
+  s->generation = fork_generation;
+}
+
 int wa_sockets_forked(const wa_sockets *s) {
-  return s->pid != 0 && s->pid != (long)getpid();
+  return s->generation != fork_generation;
 }
 
 void wa_sockets_disown(wa_sockets *s) {
@@ -51,7 +72,7 @@ void wa_sockets_disown(wa_sockets *s) {
     }
   }
   if (null >= 0) (void)close(null);
-  s->pid = (long)getpid();
+  s->generation = fork_generation;
 }
 
 void wa_sockets_free(wa_sockets *s) {
@@ -75,7 +96,6 @@ static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_soc
    * starts does not inherit the service's connections */
   fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
   if (fd < 0) return CURL_SOCKET_BAD;
-  if (s->pid == 0) s->pid = (long)getpid();
   s->fd[s->n++] = fd;
   return fd;
 }

@@ -18,8 +18,11 @@
 typedef struct {
   int *fd;
   size_t n, cap;
-  long pid; /* the process whose connections these are */
+  unsigned long generation; /* forks counted when the sockets became this process's */
 } wa_sockets;
+
+/* Starts tracking in this process (before any socket is opened). */
+WA_INTERNAL void wa_sockets_init(wa_sockets *s);
 
 /* 1 when this is not the process the sockets belong to (a fork() happened). */
 WA_INTERNAL int wa_sockets_forked(const wa_sockets *s);

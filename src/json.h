@@ -1,6 +1,8 @@
-/* Lua values <-> JSON through cJSON, and the UTF-8 and escaping helpers the
- * request body needs. Encoding never raises for bad data: it reports what was
- * wrong and where (a field path such as "interactive.action.buttons[2].title"). */
+/* Lua values <-> JSON: our own encoder and decoder (cJSON only finds
+ * "messaging_product" in a caller's JSON text), and the UTF-8 and escaping
+ * helpers the request body needs. Encoding never raises for bad data: it
+ * reports what was wrong and where (a field path such as
+ * "interactive.action.buttons[2].title"). */
 #ifndef WA_JSON_H
 #define WA_JSON_H
 
@@ -66,9 +68,10 @@ WA_INTERNAL int wa_json_normalize_text(const char *s, size_t len, wa_json_box *b
                                        const char *default_product, wa_buf *out, wa_json_error *err);
 
 /* Pushes the Lua value of a JSON text (objects and arrays become tables,
- * arrays carry the array metatable, null becomes the null sentinel). Returns
- * 0, or -1 with nothing pushed when the text is not JSON. Raises only on
- * memory errors, with nothing left to free. */
+ * arrays carry the array metatable, null becomes the null sentinel, strings
+ * keep every byte, an escaped \u0000 too). Returns 0, or -1 with nothing
+ * pushed when the text is not JSON. Raises only on memory errors, with
+ * nothing left to free. */
 WA_INTERNAL int wa_json_decode(lua_State *L, const char *s, size_t len);
 
 /* 1 if s is valid UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
