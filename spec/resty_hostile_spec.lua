@@ -106,10 +106,12 @@ describe("OpenResty transport against hostile answers", function()
       assert.matches(case.words, r.message)
       assert.is_true(r.elapsed < 5, case.mode .. " took " .. r.elapsed .. " s")
       same_worker(r)
-      -- the transport hung up soon after the cap, not after the server's 64 MiB
+      -- the transport hung up at the cap, before the server's 64 MiB were out (what
+      -- it got out past the cap sits in socket buffers: up to tcp_rmem's and
+      -- tcp_wmem's maxima, 32 and 4 MiB on Debian 12)
       local s = stream_of("/" .. case.mode .. "/v1/whatsapp/send")
       assert.are.equal("peer", s.ended, case.mode)
-      assert.is_true(s.sent < 16 * MiB, case.mode .. ": the server got " .. s.sent .. " bytes out")
+      assert.is_true(s.sent < 48 * MiB, case.mode .. ": the server got " .. s.sent .. " bytes out")
       assert.is_true(r.hwm_growth_kb < 64 * 1024, case.mode .. ": the worker's peak grew by "
         .. r.hwm_growth_kb .. " KiB")
     end
@@ -127,7 +129,7 @@ describe("OpenResty transport against hostile answers", function()
     same_worker(r)
     local s = stream_of("/endless-body/latest/api/token")
     assert.are.equal("peer", s.ended)
-    assert.is_true(s.sent < 16 * MiB, "the server got " .. s.sent .. " bytes out")
+    assert.is_true(s.sent < 48 * MiB, "the server got " .. s.sent .. " bytes out")
   end)
 
   it("keeps to the send's timeout when the answer drips", function()
