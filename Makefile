@@ -6,7 +6,7 @@
 #                (or for real, with AWS credentials, WHATSAPP_PHONE_NUMBER_ID and WHATSAPP_TO set)
 #   make bench   the benchmark of BENCHMARKS.md (needs a quiet machine; Node and npm for the JS SDK peer)
 
-SRC := src/core.c src/sigv4.c src/json.c src/http.c src/crypto.c src/buf.c src/batch.c
+SRC := src/core.c src/sigv4.c src/json.c src/http.c src/crypto.c src/buf.c src/batch.c src/head.c
 HDR := $(wildcard src/*.h)
 
 CC ?= cc
@@ -95,9 +95,10 @@ valgrind: deps-check all
 	@bash spec/support/valgrind.sh
 
 # libFuzzer targets (fuzz/*.c): the response parser, the table->JSON encoder,
-# the strict JSON text checker and the SigV4 canonicaliser, each linked with
+# the strict JSON text checker, the SigV4 canonicaliser and the cosocket
+# transport's head parser (core.parse_head), each linked with
 # the core's C files and Lua 5.4 and run for FUZZ_SECONDS (fuzz/run.sh).
-FUZZ_TARGETS := response encode json_text sigv4
+FUZZ_TARGETS := response encode json_text sigv4 head
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_FLAGS := -std=c99 -D_POSIX_C_SOURCE=200809L -DOPENSSL_API_COMPAT=0x30000000L -DOPENSSL_NO_DEPRECATED \

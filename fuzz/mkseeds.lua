@@ -177,4 +177,18 @@ write("sigv4", "send", sigv4_seed(1 | 2 | 4, "POST", "/v1/whatsapp/send", "", {
 write("sigv4", "credentials", sigv4_seed(0x10 | 3, "GET", "/", "a=1&b", { { "Host", "x" } }, "")
   .. lp("AKIDEXAMPLE") .. lp("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY") .. lp("eu-west-1") .. lp("social-messaging")
   .. lp("20240930T120000Z"))
+-- head -------------------------------------------------------------------------
+-- what the OpenResty transport has read off a cosocket when it asks core.parse_head
+
+local OK = answer("200 OK", RID, '{"messageId":"m"}')
+write("head", "ok", OK)
+write("head", "interim", "HTTP/1.1 100 Continue\r\n\r\n"
+  .. "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n" .. OK)
+write("head", "fold-repeat", "HTTP/1.0 200 OK\nX-A: one\r\n  two\r\n\tthree\r\nx-a: b\r\nEmpty:\r\nX-A:c \r\n\r\n")
+write("head", "chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+  .. '7\r\n{"a":1}\r\n0\r\n\r\n')
+write("head", "partial", "HTTP/1.1 200 OK\r\nContent-Len")
+write("head", "bad-field", "HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n")
+write("head", "not-http", "220 smtp.example.com ESMTP\r\n")
+
 print("seeds written under " .. root)

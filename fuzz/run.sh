@@ -11,7 +11,7 @@
 set -u
 cd "$(dirname "$0")/.."
 secs=${FUZZ_SECONDS:-60}
-targets=${FUZZ_TARGETS:-response encode json_text sigv4}
+targets=${FUZZ_TARGETS:-response encode json_text sigv4 head}
 failed=0
 mkdir -p build/fuzz/findings
 for t in $targets; do

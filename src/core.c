@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "compat.h"
 #include "crypto.h"
+#include "head.h"
 #include "http.h"
 #include "json.h"
 #include "sigv4.h"
@@ -1157,6 +1158,7 @@ static const luaL_Reg functions[] = {
     {"base64", l_base64},         {"new_client", l_new_client},   {"versions", l_versions},
     {"sleep", l_sleep},           {"monotonic", l_monotonic},
     {"random", l_random},
+    {"parse_head", wa_l_parse_head},
     {NULL, NULL}};
 
 int luaopen_whatsapp_core(lua_State *L);

@@ -37,7 +37,7 @@ Transport.__index = Transport
 
 -- scheme, host (as written, no brackets), port, path+query
 local function split_url(url)
-  local scheme, authority, rest = url:match("^(%a+)://([^/?#]+)(.*)$")
+  local scheme, authority, rest = url:match("^(%a[%w+.-]*)://([^/?#]+)(.*)$")
   if not scheme then return nil end
   scheme = scheme:lower()
   local host, port = authority:match("^%[([%x:.]+)%]:?(%d*)$")
@@ -46,6 +46,13 @@ local function split_url(url)
   port = tonumber(port) or (scheme == "https" and 443 or 80)
   if rest == "" then rest = "/" end
   return scheme, host:lower(), port, rest
+end
+
+-- nil for http and https, else the failure libcurl gives (kind and words):
+-- a credential endpoint such as gopher:// or ftp:// is never spoken to as HTTP.
+local function unsupported(scheme)
+  if scheme == "http" or scheme == "https" then return nil end
+  return 'Protocol "' .. scheme .. '" not supported (only http and https)'
 end
 
 -- What ngx.socket connect() takes for a host: an IPv6 address in brackets,
@@ -93,115 +100,210 @@ local function tls_handshake(sock, server_name)
   return nil, "TLS handshake raised: " .. tostring(ok)
 end
 
--- A socket reader that keeps to one time budget for the whole answer (a
--- cosocket timeout is per operation) and remembers whether anything came.
-local function reader(sock, ends_at)
-  local r = { got = false }
-  local function budget()
-    ngx.update_time()
-    local left = (ends_at - ngx.now()) * 1000
-    if left < 1 then return false end
-    sock:settimeout(left)
-    return true
-  end
-  function r.receive(what)
-    if not budget() then return nil, "timeout" end
-    if type(what) ~= "number" then
-      local data, err, partial = sock:receive(what)
-      if data or (partial and partial ~= "") then r.got = true end
-      return data, err
-    end
-    -- a sized read in pieces: a cosocket's read timeout restarts whenever
-    -- bytes arrive, so a trickling answer would otherwise outlast any limit
-    local parts, n = {}, 0
-    while n < what do
-      if not budget() then return nil, "timeout" end
-      local data, err = sock:receiveany(what - n)
-      if not data then return nil, err end
-      r.got = true
-      parts[#parts + 1] = data
-      n = n + #data
-    end
-    return table.concat(parts)
-  end
-  return r
+-- Reading an answer. Every read is one receiveany under what is left of ONE
+-- time budget for the whole exchange (a cosocket's timeout is per operation
+-- and restarts whenever bytes arrive, so a dripping answer would otherwise
+-- outlast any limit), and what is held is capped: the head (status line and
+-- header fields, interim answers' included) at 64 KiB and the body at the
+-- transport's max, as the libcurl path caps them. The head is parsed in C
+-- (core.parse_head). st: { sock, ends_at, got (any byte came), rest (bytes
+-- read and not used yet, from pos) }.
+local parse_head = core.parse_head
+local MAX_HEAD = 64 * 1024
+local MAX_CHUNK_LINE = 4096 -- a chunk-size line, its extensions included
+local READ = 65536
+
+local HEAD_TOO_LARGE = "the answer's head is larger than " .. MAX_HEAD .. " bytes"
+local TRAILERS_TOO_LARGE = "the answer's trailer fields are larger than " .. MAX_HEAD .. " bytes"
+local function too_large(max) return "the answer is larger than " .. max .. " bytes" end
+
+-- One read of at most max bytes within the time left. -> bytes | nil, err
+local function read_some(st, max)
+  ngx.update_time()
+  local left = (st.ends_at - ngx.now()) * 1000
+  if left < 1 then return nil, "timeout" end
+  local sock = st.sock
+  sock:settimeout(left)
+  local data, err = sock:receiveany(max)
+  if data then st.got = true end
+  return data, err
 end
 
--- Reads the answer: status, headers {lowercased = value}, body | nil, message.
-local function read_answer(r, max)
-  local line, err = r.receive("*l")
-  if not line then return nil, err end
-  local status = tonumber(line:match("^HTTP/1%.[01] (%d%d%d)"))
-  if not status then return nil, "malformed status line" end
-  local headers, last = {}, nil
+-- buf and more bytes, until a blank line may have come (or, at the start,
+-- anything: what cannot start an answer is refused at once).
+local function more_head(st, buf, left)
+  local parts, n, tail = { buf }, #buf, buf:sub(-3)
   while true do
-    line, err = r.receive("*l")
-    if not line then return nil, err end
-    if line == "" then break end
-    if line:find("^[ \t]") and last then -- obs-fold: a continuation of the last header (RFC 9112 5.2)
-      headers[last] = headers[last] .. " " .. line:match("^%s*(.-)%s*$")
-    else
-      local name, value = line:match("^([^:%s]+):%s*(.-)%s*$")
-      if not name then return nil, "malformed header line" end
-      name = name:lower()
-      headers[name] = headers[name] and (headers[name] .. ", " .. value) or value
-      last = name
-    end
+    if n >= left then return nil, HEAD_TOO_LARGE end
+    local data, err = read_some(st, READ)
+    if not data then return nil, err end
+    if n == 0 then return data end
+    parts[#parts + 1] = data
+    n = n + #data
+    local probe = tail .. data
+    if probe:find("\n\r?\n") then return table.concat(parts) end
+    tail = probe:sub(-3)
   end
-  local body
-  local te = headers["transfer-encoding"]
-  if status == 204 or status == 304 or (status >= 100 and status < 200) then
-    body = ""
-  elseif te and te:lower():find("chunked", 1, true) then
-    local parts, total = {}, 0
-    while true do
-      line, err = r.receive("*l")
-      if not line then return nil, err end
-      local hex = line:match("^%s*(%x+)")
-      if not hex then return nil, "malformed chunk size" end
-      local size = tonumber(hex, 16)
-      if size == 0 then
-        repeat -- trailers, up to the empty line
-          line, err = r.receive("*l")
-          if not line then return nil, err end
-        until line == ""
-        break
+end
+
+-- The final answer's head: interim answers (1xx but 101, RFC 9110 15.2) are
+-- read past, their fields dropped. -> status, headers, minor | nil, err
+local function read_head(st)
+  local left, buf = MAX_HEAD, st.rest
+  while true do
+    local status, headers, used, minor = false, nil, nil, nil
+    if buf ~= "" then
+      status, headers, used, minor = parse_head(buf)
+      if status == nil then return nil, headers end
+    end
+    if status then
+      if used > left then return nil, HEAD_TOO_LARGE end
+      left = left - used
+      buf = buf:sub(used + 1)
+      if status >= 200 or status == 101 then
+        st.rest, st.pos = buf, 1
+        return status, headers, minor
       end
-      total = total + size
-      if total > max then return nil, "the answer is larger than " .. max .. " bytes" end
-      local data
-      data, err = r.receive(size)
-      if not data then return nil, err end
-      parts[#parts + 1] = data
-      line, err = r.receive("*l")
-      if line ~= "" then return nil, err or "malformed chunk end" end
-    end
-    body = table.concat(parts)
-  elseif headers["content-length"] then
-    local n = tonumber(headers["content-length"]:match("^%d+$"))
-    if not n then return nil, "malformed Content-Length" end
-    if n > max then return nil, "the answer is larger than " .. max .. " bytes" end
-    if n > 0 then
-      body, err = r.receive(n)
-      if not body then return nil, err end
     else
-      body = ""
+      local err
+      buf, err = more_head(st, buf, left)
+      if not buf then return nil, err end
     end
-  else -- until the server closes
-    body, err = r.receive("*a")
-    if not body then return nil, err end
-    if #body > max then return nil, "the answer is larger than " .. max .. " bytes" end
-    headers.connection = "close"
   end
-  return status, headers, body
+end
+
+-- Exactly n bytes (n within the cap). -> bytes | nil, err
+local function read_exact(st, n)
+  local rest, pos = st.rest, st.pos
+  local have = #rest - pos + 1
+  if have >= n then
+    st.pos = pos + n
+    if pos == 1 and have == n then return rest end
+    return rest:sub(pos, pos + n - 1)
+  end
+  local parts = { rest:sub(pos) }
+  st.rest, st.pos = "", 1
+  while have < n do
+    local data, err = read_some(st, n - have)
+    if not data then return nil, err end
+    parts[#parts + 1] = data
+    have = have + #data
+  end
+  return table.concat(parts)
+end
+
+-- A line (its CR LF cut), of at most cap bytes. -> line | nil, err | nil, false (too long)
+local function read_line(st, cap)
+  while true do
+    local rest, pos = st.rest, st.pos
+    local i = rest:find("\n", pos, true)
+    if i then
+      if i - pos > cap + 1 then return nil, false end
+      st.pos = i + 1
+      if i > pos and rest:byte(i - 1) == 13 then i = i - 1 end
+      return rest:sub(pos, i - 1)
+    end
+    if #rest - pos + 1 > cap + 1 then return nil, false end
+    local data, err = read_some(st, READ)
+    if not data then return nil, err end
+    st.rest, st.pos = rest:sub(pos) .. data, 1
+  end
+end
+
+local function read_chunked(st, max)
+  local parts, total = {}, 0
+  while true do
+    local line, err = read_line(st, MAX_CHUNK_LINE)
+    if not line then
+      return nil, err or ("a chunk-size line of the answer is larger than " .. MAX_CHUNK_LINE .. " bytes")
+    end
+    local hex, after = line:match("^(%x+)(.*)$")
+    if not hex or not (after == "" or after:find("^[ \t]*;")) then return nil, "malformed chunk size" end
+    hex = hex:match("^0*(.*)$")
+    if #hex > 8 then return nil, too_large(max) end
+    local size = tonumber(hex, 16) or 0
+    if size == 0 then -- the last chunk; then trailer fields, dropped, up to the blank line
+      local trailers = 0
+      repeat
+        line, err = read_line(st, MAX_HEAD - trailers)
+        if not line then return nil, err or TRAILERS_TOO_LARGE end
+        trailers = trailers + #line + 2
+      until line == ""
+      return table.concat(parts)
+    end
+    total = total + size
+    if total > max then return nil, too_large(max) end
+    local data
+    data, err = read_exact(st, size)
+    if not data then return nil, err end
+    parts[#parts + 1] = data
+    line, err = read_line(st, 0)
+    if line ~= "" then return nil, err or "malformed chunk end" end
+  end
+end
+
+-- A body that ends when the server closes the connection.
+local function read_to_close(st, max)
+  local first = st.rest:sub(st.pos)
+  st.rest, st.pos = "", 1
+  local parts, total = { first }, #first
+  if total > max then return nil, too_large(max) end
+  while true do
+    local data, err = read_some(st, max - total + 1)
+    if not data then
+      if err == "closed" then return table.concat(parts) end
+      return nil, err
+    end
+    total = total + #data
+    if total > max then return nil, too_large(max) end
+    parts[#parts + 1] = data
+  end
+end
+
+-- Reads the answer. -> status, headers {lowercased = value}, body, keep (the
+-- connection may go back to the pool) | nil, message
+local function read_answer(st, max, head_only)
+  local status, headers, minor = read_head(st)
+  if not status then return nil, headers end
+  local conn = headers.connection
+  conn = conn and conn:lower() or ""
+  local keep
+  if minor == 1 then keep = not conn:find("close", 1, true) else keep = conn:find("keep-alive", 1, true) ~= nil end
+  local body, err = "", nil
+  local te, length = headers["transfer-encoding"], headers["content-length"]
+  if status == 101 then -- another protocol: nothing more for us on this connection
+    keep = false
+  elseif head_only or status == 204 or status == 304 then -- no body (RFC 9112 6.3)
+    body = ""
+  elseif te then -- chunked when it is the last coding; else until the server closes
+    if te:lower():find("chunked[ \t]*$") then
+      body, err = read_chunked(st, max)
+      if length then keep = false end -- both: Transfer-Encoding wins, the connection is not reused
+    else
+      body, err = read_to_close(st, max)
+      keep = false
+    end
+  elseif length then
+    local n = tonumber(length:match("^%d+$"))
+    if not n then return nil, "malformed Content-Length" end
+    if n > max then return nil, too_large(max) end
+    if n > 0 then body, err = read_exact(st, n) end
+  else
+    body, err = read_to_close(st, max)
+    keep = false
+  end
+  if not body then return nil, err end
+  if st.pos <= #st.rest then keep = false end -- bytes past the answer: never reuse
+  return status, headers, body, keep
 end
 
 -- One exchange of raw request bytes within limit_ms (else the configured
--- timeout). A kept-alive connection the server closed while it idled is
--- detected on first use, before any answer byte, and the request is sent
--- again on a fresh one, as libcurl does.
+-- timeout); head_only: the answer has no body (a HEAD request). A
+-- kept-alive connection the server closed while it idled is detected on
+-- first use, before any answer byte, and the request is sent again on a
+-- fresh one, as libcurl does.
 -- -> status, headers, body | nil, kind, message
-function Transport:exchange(request, limit_ms)
+function Transport:exchange(request, limit_ms, head_only)
   local why = M.unavailable()
   if why then return nil, "unavailable", why end
   ngx.update_time()
@@ -242,24 +344,20 @@ function Transport:exchange(request, limit_ms)
     sock:settimeout(left)
     local sent
     sent, err = sock:send(request)
-    local status, headers, body
-    local r = reader(sock, ends_at)
+    local status, headers, body, keep
+    local st = { sock = sock, ends_at = ends_at, got = false, rest = "", pos = 1 }
     if sent then
-      status, headers, body = read_answer(r, self.max_response)
+      status, headers, body, keep = read_answer(st, self.max_response, head_only)
       if not status then err = headers end
     end
     if status then
-      if (headers.connection or ""):lower():find("close", 1, true) then
-        sock:close()
-      else
-        sock:setkeepalive(IDLE_MS, POOL_SIZE)
-      end
+      if not (keep and sock:setkeepalive(IDLE_MS, POOL_SIZE)) then sock:close() end
       return status, headers, body
     end
     sock:close()
     -- a stale pooled connection: closed by the server while it idled, so
     -- nothing of this request was answered; anything else is not resent
-    local stale = reused and not r.got
+    local stale = reused and not st.got
       and (err == "closed" or err == "connection reset by peer" or err == "broken pipe")
     if not stale then
       if err == "timeout" then return nil, "timeout", "no answer in time" end
@@ -296,6 +394,8 @@ function Transport:request(method, url, headers, body, limit_ms)
   if not method:find("^[%w!#$%%&'*+.^_`|~-]+$") then return nil, "invalid", "method must be an HTTP token" end
   local scheme, host, port, target = split_url(url)
   if not scheme or has_bad_char(url) or url:find(" ", 1, true) then return nil, "invalid", "bad URL" end
+  local refused = unsupported(scheme)
+  if refused then return nil, "transport", refused end
   if scheme ~= self.scheme or host ~= self.host or port ~= self.port then -- (both lowercased by split_url)
     -- another server: a transport of its own (its own pool)
     local other = M.new { url = url, connect_timeout_ms = self.connect_ms, timeout_ms = self.timeout_ms,
@@ -325,7 +425,7 @@ function Transport:request(method, url, headers, body, limit_ms)
   lines[#lines + 1] = ""
   lines[#lines + 1] = body or ""
   self.requests = self.requests + 1
-  local status, h, b = self:exchange(table.concat(lines, "\r\n"), limit_ms)
+  local status, h, b = self:exchange(table.concat(lines, "\r\n"), limit_ms, method == "HEAD")
   if not status then return nil, h, b end
   return status, b, h
 end
@@ -339,6 +439,8 @@ function M.http(opts)
   return function(method, url, headers, body, timeout)
     local scheme, host, port = split_url(url)
     if not scheme then return nil, "invalid", "bad URL" end
+    local refused = unsupported(scheme)
+    if refused then return nil, "transport", refused end
     local origin = scheme .. "://" .. host .. ":" .. port
     local t = by_origin[origin]
     if not t then
