@@ -117,7 +117,7 @@ describe("OpenResty transport against hostile answers", function()
     end
     -- and the worker goes on: a following send works
     local r = get("/h/send?mode=interim")
-    assert.are.equal("id-hostile interim", r.id, r.message)
+    assert.are.equal("id-hostile-interim", r.id, r.message)
     same_worker(r)
   end)
 

@@ -240,11 +240,12 @@ describe("inside nginx, hostile answers", function()
     return core.decode(body)
   end
 
-  it("a 100 KB error type, escapes and an echoed token: bounded, printable, redacted, also in error.log", function()
+  it("a 50 KB error type, escapes and an echoed token: bounded, printable, redacted, also in error.log", function()
     H.reset()
     H.inject { status = 400, code = "ValidationException", count = 3, message = "m\27[31m\r\n" .. TOKEN,
       form = "body-type",
-      headers = { ["x-amzn-ErrorType"] = string.rep("E", 100000), ["x-amzn-RequestId"] = TOKEN } }
+      -- (under the transport's 64 KiB cap on an answer's head: past it the answer is refused whole)
+      headers = { ["x-amzn-ErrorType"] = string.rep("E", 50000), ["x-amzn-RequestId"] = TOKEN } }
     local r = send()
     assert.are.equal(false, r.id)
     assert.matches("^E+$", r.code)

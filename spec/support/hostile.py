@@ -12,7 +12,7 @@ The first segment of a request's path picks the answer:
   /drip/...             a status line, then a header line one byte every 0.2 s (for DRIP seconds)
   /drip-body/...        a head without a length, then the body one byte every 0.2 s
   /drip-chunked/...     chunked, then chunk-size lines one byte every 0.2 s
-  /interim/...          100 Continue and 103 Early Hints, then 200 {"messageId":"id-<text>"}
+  /interim/...          100 Continue and 103 Early Hints, then 200 {"messageId":"id-<text, spaces as ->"}
                         where <text> is the sent WhatsApp message's text body; every other
                         answer on a connection comes in pieces with pauses between them
 
@@ -194,7 +194,7 @@ class Handler(socketserver.BaseRequestHandler):
         elif mode == "drip-chunked":
             drip(sock, path, chunked + b"1\r\n{\r\n", b"0")
         elif mode == "interim":
-            final = answer(200, json.dumps({"messageId": "id-" + message_text(req["body"])}).encode())
+            final = answer(200, json.dumps({"messageId": "id-" + message_text(req["body"]).replace(" ", "-")}).encode())
             pieces = [b"HTTP/1.1 100 Continue\r\n\r\n",
                       b"HTTP/1.1 103 Early Hints\r\nLink: </hint.css>; rel=preload\r\nLink: </b.js>\r\n\r\n",
                       final]
