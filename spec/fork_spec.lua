@@ -95,4 +95,49 @@ describe("a client used on both sides of fork()", function()
   it("over HTTPS: the same, with the TLS state never shared", function()
     check(H.https)
   end)
+
+  it("in the middle of a batch: the process that goes on hears of every send in flight, none is another's", function()
+    H.reset()
+    local client = H.client { endpoint = H.http, max_attempts = 1 }
+    local batch = {}
+    for i = 1, 40 do batch[i] = text("mid-" .. i) end
+    local pid = fork.fork()
+    if pid == 0 then -- a child runs the batch and forks again when 10 are done
+      local ok = pcall(function()
+        local inner
+        local results = client:send_batch(batch, { concurrency = 8, progress = function(done)
+          if done == 10 and inner == nil then
+            inner = fork.fork()
+            if inner == 0 then fork.alarm(20) end -- a batch that never ends fails, it does not hang
+          end
+        end })
+        local f = assert(io.open(dir .. "/mid-" .. (inner == 0 and "grandchild" or "child"), "wb"))
+        for i, r in ipairs(results) do
+          f:write(i, "\t", r.message_id or ("error: " .. tostring(r.err and r.err.message)), "\n")
+        end
+        f:close()
+        if inner ~= 0 and fork.wait(inner) ~= 0 then error("the grandchild failed") end
+      end)
+      fork.exit(ok and 0 or 1)
+    end
+    assert.are.equal(0, fork.wait(pid))
+    local by_id = {}
+    for _, rec in ipairs(H.messages()) do by_id[rec.message_id] = rec.message.text.body end
+    for _, who in ipairs { "child", "grandchild" } do
+      local n, lost = 0, 0
+      for line in io.lines(dir .. "/mid-" .. who) do
+        local i, id = line:match("^(%d+)\t(.*)$")
+        n = n + 1
+        if id:find("^error: ") then
+          assert.matches("forked", id, 1, false, who .. " mid-" .. i)
+          lost = lost + 1
+        else
+          assert.are.equal("mid-" .. i, by_id[id], who .. ": mid-" .. i .. " got " .. id)
+        end
+      end
+      assert.are.equal(40, n, who)
+      if who == "child" then assert.are.equal(0, lost) end
+    end
+    client:close()
+  end)
 end)

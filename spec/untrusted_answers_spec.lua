@@ -109,6 +109,10 @@ describe("error fields from a hostile answer", function()
     assert.are.equal("a 0123456 b", errors.redact("a 0123456 b", { s })) -- 7 bytes: not a secret's prefix
     assert.are.equal("<redacted>", errors.redact("a%2Fb%2Bc%3D", { "a/b+c=" }))
     assert.are.equal("<redacted>", errors.redact("a%2fb%2bc%3d", { "a/b+c=" }))
+    assert.are.equal("<redacted>", errors.redact("a%2Fb%2bc%3D", { "a/b+c=" })) -- hex digits in mixed case
+    assert.are.equal('{"x": "<redacted>"', errors.redact('{"x": "ab\\/cdefgh\\/ij"', { "ab/cdefgh/ij" })) -- JSON's \/
+    -- a secret holding a character printable() replaces does not come back together
+    assert.is_nil(errors.clean("x" .. "abc\ndefgh" .. "y", { "abc defgh" }):find("abc defgh", 1, true))
     local cut = errors.clean(string.rep("x", 95) .. s, { s }, 100)
     assert.is_nil(cut:find("01234567", 1, true))
     assert.are.equal("a b", errors.clean("a\nb", nil, 10))
@@ -133,6 +137,13 @@ describe("a 2xx whose messageId is not one", function()
       assert.matches("may have been delivered", err.message)
       clean(shown(err))
     end
+    -- the request id of such an answer is cleaned and redacted too
+    H.inject { action = "reply", body = '{"messageId":""}',
+      headers = { ["x-amzn-RequestId"] = "id\27[2J\t" .. TOKEN:sub(1, 24) } }
+    local id, err = c:send(TEXT)
+    assert.is_nil(id)
+    assert.are.equal("id", err.request_id) -- what comes before the escape
+    clean(shown(err))
     -- an escaped id is given back decoded, byte for byte
     H.inject { action = "reply", body = '{"messageId":"wamid.\\u0041b"}' }
     assert.are.equal("wamid.Ab", c:send(TEXT))

@@ -1,5 +1,6 @@
 #include "batch.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -45,8 +46,23 @@ int wa_batch_init(wa_batch *b, const wa_http_config *cfg, size_t n_slots) {
 int wa_batch_reopen(wa_batch *b) {
   size_t i;
   wa_sockets_disown(&b->socks);
-  wa_batch_abort(b);
-  for (i = 0; i < b->n_slots; i++) wa_http_close(&b->slots[i].http); /* made again on first use */
+  /* a transfer the fork cut in two is finished here, lost (the process
+   * driving it must hear of every one it started); finished ones stay queued */
+  for (i = 0; i < b->n_slots; i++) {
+    wa_slot *s = &b->slots[i];
+    if (s->state != WA_SLOT_RUNNING) continue;
+    if (s->added) curl_multi_remove_handle(b->multi, s->http.easy);
+    s->added = 0;
+    s->state = WA_SLOT_DONE;
+    s->result = WA_HTTP_ELOST;
+    snprintf(s->http.errbuf, sizeof s->http.errbuf,
+             "the process forked while the request was in flight; it may have been delivered");
+    b->done[(b->done_head + b->done_count) % b->n_slots] = i;
+    b->done_count++;
+  }
+  b->running = 0;
+  /* the handles go (made again on first use); a finished answer not read yet stays */
+  for (i = 0; i < b->n_slots; i++) wa_http_drop_handle(&b->slots[i].http);
   curl_multi_cleanup(b->multi);
   b->multi = NULL;
   return make_multi(b);
@@ -55,6 +71,7 @@ int wa_batch_reopen(wa_batch *b) {
 int wa_batch_slot_ready(wa_batch *b, size_t i) {
   wa_slot *s = &b->slots[i];
   if (s->http.easy != NULL) return 0;
+  wa_http_close(&s->http); /* an answer kept by wa_batch_reopen, read by now */
   if (wa_http_init(&s->http, &b->cfg) != 0) return -1;
   curl_easy_setopt(s->http.easy, CURLOPT_PRIVATE, (void *)s);
   return 0;

@@ -62,9 +62,9 @@ WA_INTERNAL int wa_batch_next(wa_batch *b, size_t *i);
 WA_INTERNAL void wa_batch_abort(wa_batch *b);
 
 /* In a process made by fork() after the batch: lets go of the parent's
- * connections (wa_sockets_disown), then stops every transfer and starts
- * again with no connection. 0, or -1 when libcurl failed (wa_batch_free
- * still applies). */
+ * connections (wa_sockets_disown); a transfer in flight is finished as
+ * WA_HTTP_ELOST (queued for wa_batch_next); then starts again with no
+ * connection. 0, or -1 when libcurl failed (wa_batch_free still applies). */
 WA_INTERNAL int wa_batch_reopen(wa_batch *b);
 
 /* Connections opened by all slots so far. */

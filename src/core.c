@@ -669,25 +669,26 @@ typedef struct {
   size_t method_len, url_len, body_len;
 } call_ctx;
 
-static int enter_batch(void *u);
+static void enter_batch(void *u);
 static void leave_batch(void *u);
 
-/* Runs body(ctx, value) under lua_pcall with the client (and batch) marked
- * busy: a close() meanwhile (from a finalizer) only takes effect after it,
- * so the buffers being pushed to Lua stay alive. Whatever raises inside (out
- * of memory, or a finalizer that raises during an allocation, which LuaJIT
- * and Lua 5.1-5.3 pass on to the allocating call) clears the marks before it
- * goes on up: a client is never left busy. value: the stack index of the one
- * argument body reads from the stack (the message, the header table), or 0.
- * Returns body's results. */
-static int guarded(lua_State *L, lua_CFunction body, call_ctx *x, int value) {
-  int base = lua_gettop(L), status;
-  lua_pushcfunction(L, body); /* may run the GC, and so a finalizer: checked again below */
+/* Runs the body on top of the stack as body(ctx, value) under lua_pcall,
+ * with the client (and batch) marked busy: a close() meanwhile (from a
+ * finalizer) only takes effect after it, so the buffers being pushed to Lua
+ * stay alive. Whatever raises inside (out of memory, or a finalizer that
+ * raises during an allocation, which LuaJIT and Lua 5.1-5.3 pass on to the
+ * allocating call) clears the marks before it goes on up: a client is never
+ * left busy. The caller pushes the body (lua_pushcfunction allocates on
+ * LuaJIT, and so may run a finalizer) before it checks the client, batch and
+ * slot: from those checks to here nothing allocates, so what was checked
+ * still holds. value: the stack index of the one argument body reads from
+ * the stack (the message, the header table), or 0. Returns body's results. */
+static int guarded(lua_State *L, call_ctx *x, int value) {
+  int base = lua_gettop(L) - 1, status;
   lua_pushlightuserdata(L, x);
   if (value) lua_pushvalue(L, value);
   else lua_pushnil(L);
-  if (x->c && !x->c->open) return luaL_error(L, "whatsapp client is closed");
-  if (x->batch && !enter_batch(x->batch)) return luaL_error(L, "whatsapp batch is closed");
+  if (x->batch) enter_batch(x->batch);
   if (x->c) x->c->busy = 1;
   status = lua_pcall(L, 2, LUA_MULTRET, 0);
   if (x->batch) leave_batch(x->batch);
@@ -723,8 +724,9 @@ static int l_client_send(lua_State *L) {
   memset(&x, 0, sizeof x);
   check_send_args(L, 2, &x.a);
   x.limit_ms = lua_isnoneornil(L, 10) ? 0 : check_range(L, 10, 1, 2147483647.0, "time limit");
+  lua_pushcfunction(L, send_body); /* first: see guarded */
   x.c = check_client(L, 1);
-  return guarded(L, send_body, &x, 2);
+  return guarded(L, &x, 2);
 }
 
 static int prepare_body(lua_State *L) {
@@ -774,8 +776,9 @@ static int l_client_prepare(lua_State *L) {
   call_ctx x;
   memset(&x, 0, sizeof x);
   check_send_args(L, 2, &x.a);
+  lua_pushcfunction(L, prepare_body); /* first: see guarded */
   x.c = check_client(L, 1);
-  return guarded(L, prepare_body, &x, 2);
+  return guarded(L, &x, 2);
 }
 
 /* Pushes the answer's headers as {lowercased name = value}. */
@@ -835,6 +838,7 @@ static int request_body(lua_State *L) {
  * -> status, body, headers{lowercased name = value} | nil, kind, message */
 static int l_client_request(lua_State *L) {
   call_ctx x;
+  int headers;
   memset(&x, 0, sizeof x);
   x.method = luaL_checklstring(L, 2, &x.method_len);
   x.url = luaL_checklstring(L, 3, &x.url_len);
@@ -845,8 +849,10 @@ static int l_client_request(lua_State *L) {
     return push_failure(L, "invalid", "method must be an HTTP token", "method");
   if (has_crlf(x.url, x.url_len) || strchr(x.url, ' '))
     return push_failure(L, "invalid", "URL holds a space, CR, LF or NUL", "url");
+  headers = lua_isnoneornil(L, 4) ? 0 : 4; /* (before the push below fills slot 4 when there are 3 arguments) */
+  lua_pushcfunction(L, request_body); /* first: see guarded */
   x.c = check_client(L, 1);
-  return guarded(L, request_body, &x, lua_isnoneornil(L, 4) ? 0 : 4);
+  return guarded(L, &x, headers);
 }
 
 /* ---- batches: many requests in flight on a libcurl multi handle ---------- */
@@ -880,12 +886,8 @@ static batch_ud *check_batch(lua_State *L, int idx) {
   return u;
 }
 
-/* Marks an open batch busy: 1, or 0 when it is closed. */
-static int enter_batch(void *p) {
-  batch_ud *u = (batch_ud *)p;
-  if (!u->open) return 0;
-  u->busy = 1;
-  return 1;
+static void enter_batch(void *p) {
+  ((batch_ud *)p)->busy = 1;
 }
 
 static void leave_batch(void *p) {
@@ -945,13 +947,14 @@ static int l_batch_add(lua_State *L) {
   x.slot = check_range(L, 3, 1, 4096, "slot");
   check_send_args(L, 4, &x.a);
   x.limit_ms = lua_isnoneornil(L, 12) ? 0 : check_range(L, 12, 1, 2147483647.0, "time limit");
+  lua_pushcfunction(L, batch_add_body); /* first: see guarded */
   u = check_batch(L, 1);
   x.c = check_client(L, 2);
   x.batch = u;
   if ((size_t)x.slot > u->b.n_slots) return luaL_error(L, "batch slot %d out of range", (int)x.slot);
   if (u->b.slots[x.slot - 1].state != WA_SLOT_IDLE) return luaL_error(L, "batch slot %d is in use", (int)x.slot);
   if (wa_batch_slot_ready(&u->b, (size_t)x.slot - 1) != 0) return luaL_error(L, "libcurl could not make a handle");
-  return guarded(L, batch_add_body, &x, 4);
+  return guarded(L, &x, 4);
 }
 
 /* batch:poll(timeout_ms) -> how many finished transfers wait for result():
@@ -1005,10 +1008,11 @@ static int l_batch_result(lua_State *L) {
   call_ctx x;
   size_t i;
   memset(&x, 0, sizeof x);
+  lua_pushcfunction(L, batch_result_body); /* first: see guarded */
   x.batch = check_batch(L, 1);
   if (!wa_batch_next(&((batch_ud *)x.batch)->b, &i)) return 0;
   x.slot = (long)i;
-  return guarded(L, batch_result_body, &x, 0);
+  return guarded(L, &x, 0);
 }
 
 /* batch:abort(): stops every transfer; every slot is free. */

@@ -165,6 +165,13 @@ int wa_http_init(wa_http *h, const wa_http_config *cfg) {
   return 0;
 }
 
+void wa_http_drop_handle(wa_http *h) {
+  if (h->easy) curl_easy_cleanup(h->easy);
+  h->easy = NULL;
+  free(h->applied_url);
+  h->applied_url = NULL;
+}
+
 int wa_http_reopen(wa_http *h) {
   wa_http_config cfg;
   unsigned long connects = h->connects;

@@ -78,6 +78,11 @@ typedef struct {
 WA_INTERNAL int wa_http_init(wa_http *h, const wa_http_config *cfg);
 WA_INTERNAL void wa_http_close(wa_http *h);
 
+/* Closes the handle (and so its connections) but keeps the last answer
+ * (status, body, headers, errbuf) for whoever still reads it; wa_http_close
+ * frees the rest. */
+WA_INTERNAL void wa_http_drop_handle(wa_http *h);
+
 /* Closes the handle (and so its connections) and makes a new one with the
  * same settings; the counters stay. 0, or -1 when libcurl could not make
  * one (then h has no handle: wa_http_close still applies). */

@@ -1,5 +1,6 @@
 #include "json.h"
 
+#include <errno.h>
 #include <float.h>
 #include <locale.h>
 #include <math.h>
@@ -716,8 +717,9 @@ int wa_json_normalize_text(const char *s, size_t len, wa_json_box *box, const ch
  * (an escaped \u0000 too: cJSON's C strings ended there, cutting a value
  * short), numbers follow RFC 8259's grammar. As cJSON did, raw control
  * characters inside strings are taken as they are: this reads what servers
- * send, it does not judge it. Nothing here allocates C memory, so a Lua
- * memory error raised midway leaks nothing. */
+ * send, it does not judge it (whoever shows it cleans it). The only C memory
+ * (a long number's copy) is freed before any Lua call, so a Lua memory
+ * error raised midway leaks nothing. */
 #define DECODE_MAX_DEPTH 1000 /* cJSON's CJSON_NESTING_LIMIT */
 
 typedef struct {
@@ -829,6 +831,19 @@ static int d_number(lua_State *L, dreader *r) {
   if (n >= sizeof small && (copy = (char *)malloc(n + 1)) == NULL) return 0;
   for (i = 0; i < n; i++) copy[i] = start[i] == '.' ? point : (char)start[i]; /* strtod reads the locale's point */
   copy[n] = '\0';
+#if LUA_VERSION_NUM >= 503
+  if (strpbrk(copy, ".eE") == NULL && point != 'e' && point != 'E') {
+    /* an integer: exactly, when it fits (a double keeps only 53 bits) */
+    long long v;
+    errno = 0;
+    v = strtoll(copy, &end, 10);
+    if (errno == 0 && (size_t)(end - copy) == n && v >= LUA_MININTEGER && v <= LUA_MAXINTEGER) {
+      if (copy != small) free(copy);
+      lua_pushinteger(L, (lua_Integer)v);
+      return 1;
+    }
+  }
+#endif
   d = strtod(copy, &end);
   i = (size_t)(end - copy);
   if (copy != small) free(copy);
@@ -850,7 +865,7 @@ static int d_container(lua_State *L, dreader *r, int depth) {
   unsigned char close = *r->p == '{' ? '}' : ']';
   int i = 1;
   if (depth >= DECODE_MAX_DEPTH) return 0;
-  luaL_checkstack(L, 4, "JSON nesting");
+  luaL_checkstack(L, 8, "JSON nesting"); /* the table, a key, a value and a string buffer's slots */
   r->p++;
   lua_newtable(L);
   d_ws(r);

@@ -58,7 +58,8 @@ local function attempt(client, op, req, url, creds, offset, limit_ms, dl)
   if status >= 200 and status < 300 then
     if type(value) == "table" then return value, nil, date end
     return nil, errors.new {
-      code = "ResponseError", status = status, request_id = request_id, retryable = false,
+      code = "ResponseError", status = status, retryable = false,
+      request_id = errors.clean_request_id(request_id, { creds.secret_access_key, creds.session_token }),
       message = "the answer is not a JSON object",
     }, date
   end

@@ -3,6 +3,7 @@
 -- then the AWS profile), runs one command, prints its result. main returns
 -- the exit status: 0 done, 1 the service, the network or the credentials
 -- failed, 2 a usage error or input refused before anything was sent.
+local errors = require "whatsapp.errors"
 local whatsapp = require "whatsapp"
 
 local unpack = rawget(table, "unpack") or rawget(_G, "unpack") -- 5.4: table.unpack; LuaJIT: the 5.1 global
@@ -177,9 +178,13 @@ RUN.numbers = function(client)
   if not numbers then return nil, err end
   local lines = {}
   for i, n in ipairs(numbers) do
-    lines[i] = table.concat({ tostring(n.phoneNumberId), tostring(n.displayPhoneNumber),
-      tostring(n.displayPhoneNumberName), tostring(n.qualityRating), tostring(n.linkedWhatsAppBusinessAccountId) },
-      "\t")
+    -- each field as the service sent it, made one printable, bounded cell:
+    -- a tab or line break in a name would forge columns and rows
+    local fields = { n.phoneNumberId, n.displayPhoneNumber, n.displayPhoneNumberName, n.qualityRating,
+      n.linkedWhatsAppBusinessAccountId }
+    local cells = {}
+    for j = 1, 5 do cells[j] = errors.printable(tostring(fields[j]), 200) end
+    lines[i] = table.concat(cells, "\t")
   end
   return { phoneNumbers = whatsapp.array(numbers) }, #lines > 0 and table.concat(lines, "\n") or nil
 end

@@ -219,7 +219,8 @@ local function interpret(self, creds, dl, status, value, request_id, error_type,
     local bad = message_id_problem(id)
     if not bad then return id, nil, date end
     return nil, errors.new {
-      code = "ResponseError", status = status, request_id = request_id,
+      code = "ResponseError", status = status,
+      request_id = errors.clean_request_id(request_id, { creds.secret_access_key, creds.session_token }),
       message = "the answer's messageId " .. bad .. "; the message may have been delivered", retryable = false,
     }, date
   end

@@ -19,14 +19,21 @@ function Error.__tostring(e)
   return table.concat(parts)
 end
 
-local printable -- (below)
+local printable, clean_code, clean_request_id -- (below)
 
 local function new(fields)
-  local message = fields.message
+  local message, code, request_id = fields.message, fields.code, fields.request_id
   -- a message may quote what a server or a program said: never a line
-  -- break or a terminal escape (log forging), never unbounded
+  -- break or a terminal escape (log forging), never unbounded; a code is an
+  -- identifier, a request id printable ASCII (see from_response)
   if type(message) == "string" and (#message > 4000 or message:find("[%c\128-\255]")) then
     fields.message = printable(message, 4000)
+  end
+  if type(code) == "string" and (#code > M.MAX_CODE or code:find("[^%w_.%-]")) then
+    fields.code = clean_code(code) or "Error"
+  end
+  if type(request_id) == "string" and (#request_id > M.MAX_REQUEST_ID or request_id:find("[^\33-\126]")) then
+    fields.request_id = clean_request_id(request_id)
   end
   if fields.retryable == nil then fields.retryable = false end
   fields.attempts = fields.attempts or 1
@@ -86,16 +93,14 @@ M.sanitize_code = sanitize
 -- request they expected, session token included: never pass that on.
 local CANONICAL = "The Canonical String for this request should have been"
 
--- A secret as a proxy or a web page may echo it: percent-encoded (upper or
--- lower case hex) when it holds characters a URL escapes.
+-- A secret as a proxy, a web page or a JSON text may echo it: with '/'
+-- escaped as "\/", and percent-encoded when it holds characters a URL
+-- escapes (matched whatever the case of the hex digits: see M.redact).
 local function encodings(secret)
   local list = { secret }
-  local upper = secret:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end)
-  if upper ~= secret then
-    list[2] = upper
-    local lower = secret:gsub("[^%w%-%._~]", function(c) return string.format("%%%02x", c:byte()) end)
-    if lower ~= upper then list[3] = lower end
-  end
+  if secret:find("/", 1, true) then list[#list + 1] = (secret:gsub("/", "\\/")) end
+  local encoded = secret:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end)
+  if encoded ~= secret then list[#list + 1] = encoded end
   return list
 end
 
@@ -120,6 +125,9 @@ end
 function M.redact(text, secrets)
   local cut = text:find(CANONICAL, 1, true)
   if cut then text = text:sub(1, cut - 1) .. "(the expected canonical request is not shown)" end
+  -- percent escapes in one case, so that an encoded secret matches whatever
+  -- case the hex digits came in
+  if text:find("%%%x%x") then text = text:gsub("%%(%x%x)", function(h) return "%" .. h:upper() end) end
   for _, secret in pairs(secrets or {}) do
     if type(secret) == "string" and #secret >= 4 then
       for _, form in ipairs(encodings(secret)) do
@@ -156,22 +164,26 @@ M.MAX_REQUEST_ID = 128 -- bytes of a request id
 -- cut must not leave a secret's first bytes), then printable text of at most
 -- max bytes (M.MAX_MESSAGE by default).
 function M.clean(text, secrets, max)
-  return printable(M.redact(tostring(text), secrets), max or M.MAX_MESSAGE)
+  -- redacted again once printable: a secret holding a character printable()
+  -- replaces must not come back together
+  return M.redact(printable(M.redact(tostring(text), secrets), max or M.MAX_MESSAGE), secrets)
 end
 
 -- An error code as a server sent it -> the code (restJson1's rules, then
 -- the identifier it starts with), or nil when nothing of it is usable.
-local function clean_code(code, secrets)
+function clean_code(code, secrets)
   code = sanitize(M.redact(tostring(code), secrets)):match("^[%w_.%-]*"):sub(1, M.MAX_CODE)
   return code ~= "" and code or nil
 end
 
--- A request id as a server sent it: printable ASCII without spaces, bounded.
-local function clean_request_id(id, secrets)
+--- A request id as a server sent it: secrets removed, printable ASCII
+-- without spaces, at most M.MAX_REQUEST_ID bytes; nil when nothing is left.
+function clean_request_id(id, secrets)
   if id == nil then return nil end
   id = M.redact(tostring(id), secrets):match("^[\33-\126]*"):sub(1, M.MAX_REQUEST_ID)
   return id ~= "" and id or nil
 end
+M.clean_request_id = clean_request_id
 
 --- Builds the error of a non-2xx answer the way restJson1 clients parse it:
 -- code from x-amzn-ErrorType, else body code/Code/__type, else the status;

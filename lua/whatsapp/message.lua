@@ -121,15 +121,19 @@ end
 
 local function finish(msg, o)
   if o.validate == false then return msg end
-  local ok, err = validate.message(msg, { allow_local_number = o.allow_local_number })
-  if not ok then return nil, err end
-  return msg
+  -- (what validation gives back: msg, or a copy with template button
+  -- indexes as strings, for a template whose components came whole)
+  local ok, checked = validate.message(msg, { allow_local_number = o.allow_local_number })
+  if not ok then return nil, checked end
+  return checked
 end
 
 --- Checks a message object built by hand, with the rules the builders use.
 -- @tparam table msg a WhatsApp message object
 -- @tparam[opt] table opts `allow_local_number`
--- @return true, or nil and a ParamValidationError
+-- @return true and the message to send (msg, or a copy of it where a
+-- template button index given as a number is a string), or nil and a
+-- ParamValidationError
 M.validate = validate.message
 
 -- text and media -------------------------------------------------------------

@@ -1,4 +1,4 @@
-/* A tiny Lua module for spec/fork_spec.lua: fork(), waitpid() and _exit()
+/* A tiny Lua module for spec/fork_spec.lua: fork(), waitpid(), alarm() and _exit()
  * (Lua has none of them). Built by the spec for the runtime it runs on. */
 #include <lauxlib.h>
 #include <lua.h>
@@ -29,6 +29,12 @@ static int l_exit(lua_State *L) {
   return 0;
 }
 
+/* alarm(seconds): SIGALRM ends this process then, unless it ended before */
+static int l_alarm(lua_State *L) {
+  alarm((unsigned)luaL_checkinteger(L, 1));
+  return 0;
+}
+
 static int l_getpid(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)getpid());
   return 1;
@@ -43,6 +49,8 @@ int luaopen_wafork(lua_State *L) {
   lua_setfield(L, -2, "wait");
   lua_pushcfunction(L, l_exit);
   lua_setfield(L, -2, "exit");
+  lua_pushcfunction(L, l_alarm);
+  lua_setfield(L, -2, "alarm");
   lua_pushcfunction(L, l_getpid);
   lua_setfield(L, -2, "getpid");
   return 1;

@@ -1271,7 +1271,9 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, b"<html>this is not JSON {", [("x-amzn-RequestId", request_id)]
                        + extra)
         elif kind == "reply":
-            self._send(200, rule["body"], [("x-amzn-RequestId", request_id)] + extra)
+            own = [] if any(k.lower() == "x-amzn-requestid" for k, _ in extra) \
+                else [("x-amzn-RequestId", request_id)]
+            self._send(200, rule["body"], own + extra)
         elif kind == "empty200":
             self._send(200, b"{}", [("x-amzn-RequestId", request_id)] + extra)
         elif kind == "truncated":
