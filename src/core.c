@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "compat.h"
 #include "crypto.h"
+#include "file.h"
 #include "http.h"
 #include "json.h"
 #include "sigv4.h"
@@ -1073,6 +1074,7 @@ static const luaL_Reg functions[] = {
     {"base64", l_base64},         {"new_client", l_new_client},   {"versions", l_versions},
     {"sleep", l_sleep},           {"monotonic", l_monotonic},
     {"random", l_random},
+    {"read_file", wa_l_read_file}, {"run_process", wa_l_run_process},
     {NULL, NULL}};
 
 int luaopen_whatsapp_core(lua_State *L);
