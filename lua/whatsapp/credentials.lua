@@ -265,6 +265,18 @@ function Provider:refresh(now, by, bounded)
   return nil, err
 end
 
+-- Starts a fetch for a caller that has until by (nil: no deadline); left:
+-- what the current credentials have left (nil: none, or no expiry).
+function Provider:start(now, by, left)
+  if by and by - monotonic() < 0.001 then return nil, deadline_error("credentials were to be fetched") end
+  local fetch_by = by or monotonic() + M.FETCH_TIMEOUTS * self.ctx.timeout
+  if by and left and left > M.MANDATORY then
+    -- an advisory refresh gets half the time: the send still has the rest
+    fetch_by = monotonic() + (by - monotonic()) / 2
+  end
+  return self:refresh(now, fetch_by, by ~= nil)
+end
+
 --- The credentials to sign with now, or nil and an error. limit: seconds
 -- the caller has (what its deadline leaves); nil: no deadline.
 function Provider:get(limit)
@@ -284,15 +296,7 @@ function Provider:get(limit)
       if current and left > 0 then return current end
       -- (a credentials function's answer is not kept: ask it ourselves)
     end
-    if not self.refreshing then
-      if by and by - monotonic() < 0.001 then return nil, deadline_error("credentials were to be fetched") end
-      local fetch_by = by or monotonic() + M.FETCH_TIMEOUTS * self.ctx.timeout
-      if by and left and left > M.MANDATORY then
-        -- an advisory refresh gets half the time: the send still has the rest
-        fetch_by = monotonic() + (by - monotonic()) / 2
-      end
-      return self:refresh(now, fetch_by, by ~= nil)
-    end
+    if not self.refreshing then return self:start(now, by, left) end
     if left and left > M.MANDATORY then return current end
     waited_for = waited_for or self.generation
     if stale(self.refreshing) then

@@ -42,6 +42,17 @@ local function split(line)
   return trim(line:sub(1, eq - 1)), line:sub(eq + 1)
 end
 
+-- A section header line -> its section, or nil and what is wrong.
+local function header(line, n)
+  local close = line:find("]", 2, true)
+  if not close then return nil, "line " .. n .. ": a section header has no closing ']'" end
+  local name, rest = line:sub(2, close - 1), line:sub(close + 1)
+  if rest:find("%S") and not rest:find("^%s*[#;]") then
+    return nil, "line " .. n .. ": unexpected text after a section header"
+  end
+  return { name = (trim(name):gsub("%s+", " ")), line = n, props = {} }
+end
+
 --- Parses text. Returns an array of sections in file order, each
 -- {name = "profile foo", line = n, props = {key = value | {sub = value}}},
 -- or nil and "line N: what is wrong".
@@ -53,6 +64,36 @@ function M.parse(text)
   local function flush()
     if parts then section.props[key] = table.concat(parts, "\n") end
     parts = nil
+  end
+  -- an indented line: a continuation or a sub-property; nil or an error
+  local function indented(line, n)
+    if skipping then return nil end -- belongs to a property whose name is skipped
+    if not section or not key then return "line " .. n .. ": an indented line continues no property" end
+    local props = section.props
+    if type(props[key]) == "table" then
+      local k, v = split(line)
+      if not k or k == "" then return "line " .. n .. ": a sub-property must read 'name = value'" end
+      if k:find(NAME) then props[key][k] = trim(strip_comment(v)) end
+    else
+      parts = parts or { props[key] }
+      parts[#parts + 1] = trim(line)
+    end
+  end
+  -- a "key = value" line; nil or an error
+  local function property(line, n)
+    local k, v = split(line)
+    if not k or k == "" then
+      return "line " .. n .. ": expected '[section]', 'key = value', a comment or an indented continuation"
+    end
+    if not section then return "line " .. n .. ": a property comes before any [section]" end
+    flush()
+    v = trim(strip_comment(v))
+    if k:find(NAME) then
+      key, skipping = k, false
+      if v == "" then section.props[k] = {} else section.props[k] = v end
+    else
+      key, skipping = nil, true
+    end
   end
   local n = 0
   local pos = 1
@@ -66,53 +107,21 @@ function M.parse(text)
     pos = (nl or len) + 1
     n = n + 1
     local first = line:sub(1, 1)
+    local bad
     if not line:find("%S") or first == "#" or first == ";" then -- luacheck: ignore 542
       -- blank line or comment
     elseif first == "[" then
-      local close = line:find("]", 2, true)
-      if not close then return nil, "line " .. n .. ": a section header has no closing ']'" end
-      local name, rest = line:sub(2, close - 1), line:sub(close + 1)
-      if rest:find("%S") and not rest:find("^%s*[#;]") then
-        return nil, "line " .. n .. ": unexpected text after a section header"
-      end
-      flush()
-      section = { name = (trim(name):gsub("%s+", " ")), line = n, props = {} }
+      if section then flush() end
+      section, bad = header(line, n)
+      if not section then return nil, bad end
       sections[#sections + 1] = section
       key, skipping = nil, false
-    elseif is_space(byte(first)) and skipping then -- luacheck: ignore 542
-      -- belongs to a property whose name is skipped
     elseif is_space(byte(first)) then
-      if not section or not key then
-        return nil, "line " .. n .. ": an indented line continues no property"
-      end
-      local props = section.props
-      if type(props[key]) == "table" then
-        local k, v = split(line)
-        if not k or k == "" then
-          return nil, "line " .. n .. ": a sub-property must read 'name = value'"
-        end
-        if k:find(NAME) then props[key][k] = trim(strip_comment(v)) end
-      else
-        parts = parts or { props[key] }
-        parts[#parts + 1] = trim(line)
-      end
+      bad = indented(line, n)
     else
-      local k, v = split(line)
-      if not k or k == "" then
-        return nil, "line " .. n .. ": expected '[section]', 'key = value', a comment or an indented continuation"
-      end
-      if not section then
-        return nil, "line " .. n .. ": a property comes before any [section]"
-      end
-      flush()
-      v = trim(strip_comment(v))
-      if k:find(NAME) then
-        key, skipping = k, false
-        if v == "" then section.props[k] = {} else section.props[k] = v end
-      else
-        key, skipping = nil, true
-      end
+      bad = property(line, n)
     end
+    if bad then return nil, bad end
   end
   if section then flush() end
   -- a property that ended up with no sub-properties and no value is the empty string
