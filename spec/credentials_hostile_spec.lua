@@ -132,6 +132,21 @@ describe("a deadline bounds fetching credentials", function()
     assert.is_true(took < 3, "took " .. took .. " s")
   end)
 
+  it("in a batch: every item fails at the deadline, the fetch tried once", function()
+    H.creds_set { container = { mode = "hang", delay_ms = 8000 } }
+    local c = client(env { AWS_CONTAINER_CREDENTIALS_FULL_URI = H.credsrv .. "/container/credentials" })
+    local t0 = core.monotonic()
+    local results, failed = c:send_batch({ TEXT, TEXT, TEXT }, { deadline = 1, concurrency = 3 })
+    local took = core.monotonic() - t0
+    assert.are.equal(3, failed)
+    for i = 1, 3 do
+      assert.are.equal("TimeoutError", results[i].err.code, tostring(results[i].err))
+      assert.matches("deadline passed while fetching credentials", results[i].err.message)
+    end
+    assert.is_true(took < 3, "the batch took " .. took .. " s past a 1 s deadline")
+    assert.are.equal(1, H.creds_stats().container)
+  end)
+
   it("a deadline that leaves enough time changes nothing", function()
     H.creds_set { container = { mode = "hang", delay_ms = 300 } }
     local c = client(env { AWS_CONTAINER_CREDENTIALS_FULL_URI = H.credsrv .. "/container/credentials" },
