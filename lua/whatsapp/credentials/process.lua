@@ -45,7 +45,8 @@ local function blocking_phase()
 end
 
 M.REFUSED = "is refused inside nginx's %s phase: it runs as a child process the worker waits for, and "
-  .. "that blocks every request of the worker until it ends (this ngx_lua has no ngx.pipe). Pass "
+  .. "that blocks every request of the worker until it ends (ngx.pipe, which Debian's ngx_lua lacks, is not "
+  .. "used). Pass "
   .. "allow_blocking_credential_process = true to whatsapp.new to run it anyway, or give the workers "
   .. "credentials another way (environment, container endpoint, instance metadata, a credentials function)"
 
