@@ -134,6 +134,16 @@ describe("a deadline bounds fetching credentials", function()
     assert.is_true(took < 3, "took " .. took .. " s")
   end)
 
+  it("for the other operations too (client:call)", function()
+    H.creds_set { container = { mode = "hang", delay_ms = 8000 } }
+    local c = client(env { AWS_CONTAINER_CREDENTIALS_FULL_URI = H.credsrv .. "/container/credentials" })
+    local t0 = core.monotonic()
+    local out, err = c:call("ListLinkedWhatsAppBusinessAccounts", { maxResults = 10 }, { deadline = 1 })
+    local took = core.monotonic() - t0
+    assert.is_nil(out)
+    deadline_hit(err, took, "container")
+  end)
+
   it("in a batch: every item fails at the deadline, the fetch tried once", function()
     H.creds_set { container = { mode = "hang", delay_ms = 8000 } }
     local c = client(env { AWS_CONTAINER_CREDENTIALS_FULL_URI = H.credsrv .. "/container/credentials" })
