@@ -561,7 +561,7 @@ describe("errors name the provider and the cause, never a secret", function()
     fails(env { AWS_PROFILE = "d" }, nil, nil, "duration_seconds must be")
     fails(env { AWS_WEB_IDENTITY_TOKEN_FILE = home .. "/t" }, nil, "web identity", "AWS_ROLE_ARN is not")
     fails(env { AWS_WEB_IDENTITY_TOKEN_FILE = home .. "/missing", AWS_ROLE_ARN = "arn:aws:iam::1:role/w" }, nil,
-      "web identity", "cannot read the token file")
+      "web identity", "the token file %(AWS_WEB_IDENTITY_TOKEN_FILE%) .*/missing cannot be read: ")
     assert.are.same({}, H.creds_stats())
   end)
 

@@ -18,6 +18,7 @@
 #include "compat.h"
 #include "crypto.h"
 #include "head.h"
+#include "file.h"
 #include "http.h"
 #include "json.h"
 #include "sigv4.h"
@@ -1163,6 +1164,7 @@ static const luaL_Reg functions[] = {
     {"sleep", l_sleep},           {"monotonic", l_monotonic},
     {"random", l_random},
     {"parse_head", wa_l_parse_head},
+    {"read_file", wa_l_read_file}, {"run_process", wa_l_run_process},
     {NULL, NULL}};
 
 int luaopen_whatsapp_core(lua_State *L);

@@ -227,7 +227,9 @@ local function run_curl(self, it, job)
         local i = pick(now)
         if not i then break end
         if pace then pace_take(pace, now) end
-        if not creds and not cerr then creds, cerr = self:credentials() end -- once a round
+        if not creds and not cerr then -- once a round, in the time item i has left
+          creds, cerr = self:credentials(deadline and deadline - (now - (started[i] or now)))
+        end
         start(i, now, creds, cerr)
       end
       if finished >= n then break end

@@ -90,6 +90,7 @@ function M.new(opts, hooks)
     option = cfg.credentials, profile = cfg.profile_explicit and cfg.profile or nil, region = cfg.region,
     ca_file = cfg.ca_file, user_agent = cfg.user_agent or DEFAULT_USER_AGENT, timeout = cfg.timeout,
     getenv = hooks.getenv, now = hooks.now, run = hooks.run, wait = hooks.wait,
+    allow_blocking_credential_process = cfg.allow_blocking_credential_process,
     -- inside nginx the credential sources (IMDS, container, STS) use cosockets too
     http = hooks.http or (cfg.transport == "resty" and resty.http { user_agent = tcfg.user_agent } or nil),
   }
@@ -99,9 +100,10 @@ end
 --- The credentials to sign with: found on first use (the option, else the
 -- default chain), kept, and fetched again before they expire (see
 -- whatsapp.credentials). A credentials function's answer without an
--- expiration is not kept: the function is called for every send.
-function Client:credentials()
-  return secrets[self]:get()
+-- expiration is not kept: the function is called for every send. limit:
+-- seconds a fetch may take (what a deadline leaves), nil for no deadline.
+function Client:credentials(limit)
+  return secrets[self]:get(limit)
 end
 
 -- per-send option -> the Lua type it must have
@@ -315,7 +317,7 @@ function Client:_with_retries(deadline, once, a, b, c, pace)
   local started = deadline and monotonic()
   local attempts, last_cost, skew_retried = 0, 0, false
   while true do
-    local creds, cerr = self:credentials()
+    local creds, cerr = self:credentials(deadline and deadline - (monotonic() - started))
     if not creds then
       cerr.attempts = attempts
       return nil, cerr

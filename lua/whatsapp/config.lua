@@ -19,6 +19,7 @@ local OPTION_TYPES = {
   ca_file = "string", connect_timeout = "number", timeout = "number", max_attempts = "number",
   user_agent = "string", transport = "string", use_fips = "boolean", use_dualstack = "boolean",
   on_retry = "function", backoff = "table", retry_quota = { number = true, boolean = true }, deadline = "number",
+  allow_blocking_credential_process = "boolean",
 }
 
 local function check_types(opts)
@@ -192,9 +193,10 @@ function M.resolve(opts, getenv)
   cfg.ca_file = opts.ca_file or nonempty(getenv("AWS_CA_BUNDLE")) or setting("ca_bundle")
   if broken then return nil, broken_error() end
   if cfg.ca_file then
-    local f = io.open(cfg.ca_file, "rb")
-    if not f then return nil, errors.validation("ca_file", "cannot be read: " .. cfg.ca_file) end
-    f:close()
+    -- checked, not read (libcurl reads it): a regular file, so nothing blocks on a FIFO
+    local _, unusable, kind = shared.read_file(cfg.ca_file, 0)
+    if kind == "not_regular" then return nil, errors.validation("ca_file", unusable) end
+    if kind then return nil, errors.validation("ca_file", "cannot be read: " .. cfg.ca_file) end
   end
 
   for _, name in ipairs { "connect_timeout", "timeout" } do
@@ -240,6 +242,7 @@ function M.resolve(opts, getenv)
     return nil, errors.validation("deadline", "must be a number of seconds in (0, 86400]")
   end
   cfg.deadline = opts.deadline
+  cfg.allow_blocking_credential_process = opts.allow_blocking_credential_process
 
   if opts.user_agent then
     bad = params.user_agent(opts.user_agent)

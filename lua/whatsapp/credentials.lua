@@ -19,10 +19,18 @@
 -- with more than 10 minutes left, and the rest wait (ngx.sleep inside
 -- OpenResty, coroutine.yield() in a coroutine) for its outcome.
 --
+-- A fetch is bounded in time: by what the caller's deadline leaves (get's
+-- limit), else by FETCH_TIMEOUTS times the client's timeout; every source
+-- gets at most what is left as its timeout. A waiter stops waiting at its
+-- own deadline. A fetch whose caller never came back (an nginx light thread
+-- killed mid-fetch, an abandoned coroutine) is taken over by the next
+-- caller once its caller is seen dead or its time is up.
+--
 -- Credentials are plain tables {access_key_id, secret_access_key,
 -- session_token, expiration, source} that never appear in an error message.
 local common = require "whatsapp.credentials.common"
 local container = require "whatsapp.credentials.container"
+local core = require "whatsapp.core"
 local environment = require "whatsapp.credentials.environment"
 local errors = require "whatsapp.errors"
 local http = require "whatsapp.http"
@@ -37,6 +45,10 @@ local M = {}
 
 M.ADVISORY = 15 * 60  -- seconds before expiry: refresh, keep the old ones on failure
 M.MANDATORY = 10 * 60 -- seconds before expiry: refresh or fail
+M.FETCH_TIMEOUTS = 3  -- without a deadline, a fetch may take this many times the client's timeout
+M.GRACE = 1           -- seconds past a fetch's time before another caller takes it over
+
+local monotonic = core.monotonic
 
 --- The default chain after the credentials option, in order.
 M.CHAIN = { environment, web_identity, profile, container, imds }
@@ -87,6 +99,10 @@ end
 function M.chain(ctx)
   local passed = {}
   for _, provider in ipairs(M.CHAIN) do
+    if not common.left(ctx, math.huge) then
+      return nil, errors.credentials("no AWS credentials found before time ran out; tried, in order: "
+        .. table.concat(passed, "; ") .. (passed[1] and "; " or "") .. provider.name .. ": " .. common.NO_TIME)
+    end
     local c, why = provider.load(ctx)
     if c then return c end
     if type(why) ~= "string" then return nil, why end
@@ -107,6 +123,7 @@ local function context(opts)
     run = opts.run,
     region = opts.region,
     timeout = opts.timeout or 10,
+    allow_blocking_process = opts.allow_blocking_credential_process,
     profile_option = opts.profile ~= nil,
   }
   ctx.profile_name, ctx.profile_explicit = shared.profile_name(opts.profile, getenv)
@@ -159,10 +176,6 @@ function Provider.__tostring()
   return "whatsapp.credentials.provider"
 end
 
--- How many times a caller waits for another's fetch before taking it over
--- (about 30 s of 5 ms sleeps in nginx).
-M.MAX_WAITS = 6000
-
 --- A provider object. opts: option (the credentials option), wait (how a
 -- caller waits for another's refresh), and what context() takes.
 function M.provider(opts)
@@ -188,13 +201,45 @@ function Provider:fetch()
   return M.chain(self.ctx)
 end
 
--- Fetches (this caller holds the lock) and settles the outcome.
-function Provider:refresh(now)
+-- A TimeoutError for a caller whose deadline passed while it fetched or
+-- waited; cause: the provider's error, if any.
+local function deadline_error(doing, cause)
+  local err = errors.transport("connect_timeout", "the deadline passed while " .. doing
+    .. (cause and (" (" .. cause.message .. ")") or "") .. "; nothing was sent")
+  err.provider = cause and cause.provider
+  return err
+end
+
+-- The lock of a fetch: when its time is up, and the caller holding it (a
+-- weak reference: an abandoned coroutine may be collected).
+local function new_lock(by)
+  return { by = by, holder = setmetatable({ coroutine.running() }, { __mode = "v" }),
+    had_holder = coroutine.running() ~= nil }
+end
+
+-- True when the caller holding the lock will not finish its fetch: seen
+-- dead (ngx.thread.kill, coroutine.close), collected, or past its time.
+local function stale(lock)
+  if monotonic() > lock.by + M.GRACE then return true end
+  local holder = lock.holder[1]
+  if lock.had_holder and holder == nil then return true end
+  return holder ~= nil and coroutine.status(holder) == "dead"
+end
+
+-- Fetches (this caller holds the lock) and settles the outcome. by: the
+-- monotonic time the fetch must be over by; bounded: a deadline set it.
+function Provider:refresh(now, by, bounded)
   local current = self.current
-  self.refreshing = true
+  local lock = new_lock(by)
+  self.refreshing = lock
   self.refreshes = self.refreshes + 1
+  local ctx = self.ctx
+  ctx.fetch_by, ctx.fetch_bounded = by, bounded
   local ok, c, err = pcall(self.fetch, self)
-  self.refreshing = false
+  if self.refreshing == lock then
+    self.refreshing = false
+    ctx.fetch_by, ctx.fetch_bounded = nil, nil
+  end
   self.generation = self.generation + 1
   if not ok then
     c, err = nil, errors.credentials("fetching credentials failed: " .. tostring(c))
@@ -207,16 +252,36 @@ function Provider:refresh(now)
     self.error = nil
     return c
   end
-  self.error = copy(err)
+  if bounded and monotonic() >= by - 0.01 then
+    -- this caller's deadline ran out, not the source: others try with their own time
+    self.error = nil
+    err = deadline_error("fetching credentials", err)
+  else
+    self.error = copy(err)
+  end
   if current and current.expiration and current.expiration - now > M.MANDATORY then
     return current -- an advisory refresh failed: the old ones are good for 10 minutes more
   end
   return nil, err
 end
 
---- The credentials to sign with now, or nil and an error.
-function Provider:get()
-  local waited_for, waits = nil, 0
+-- Starts a fetch for a caller that has until by (nil: no deadline); left:
+-- what the current credentials have left (nil: none, or no expiry).
+function Provider:start(now, by, left)
+  if by and by - monotonic() < 0.001 then return nil, deadline_error("credentials were to be fetched") end
+  local fetch_by = by or monotonic() + M.FETCH_TIMEOUTS * self.ctx.timeout
+  if by and left and left > M.MANDATORY then
+    -- an advisory refresh gets half the time: the send still has the rest
+    fetch_by = monotonic() + (by - monotonic()) / 2
+  end
+  return self:refresh(now, fetch_by, by ~= nil)
+end
+
+--- The credentials to sign with now, or nil and an error. limit: seconds
+-- the caller has (what its deadline leaves); nil: no deadline.
+function Provider:get(limit)
+  local by = limit and monotonic() + limit
+  local waited_for = nil
   while true do
     local now = self.ctx.now()
     local current = self.current
@@ -231,14 +296,13 @@ function Provider:get()
       if current and left > 0 then return current end
       -- (a credentials function's answer is not kept: ask it ourselves)
     end
-    if not self.refreshing then return self:refresh(now) end
+    if not self.refreshing then return self:start(now, by, left) end
     if left and left > M.MANDATORY then return current end
     waited_for = waited_for or self.generation
-    waits = waits + 1
-    if waits > M.MAX_WAITS then
-      -- the caller that holds the fetch never came back (its light thread
-      -- was killed mid-fetch, say): take the fetch over rather than wait forever
-      self.refreshing = false
+    if stale(self.refreshing) then
+      self.refreshing = false -- its caller never comes back: take the fetch over
+    elseif by and monotonic() >= by then
+      return nil, deadline_error("another caller was fetching credentials")
     elseif not self.wait() then
       if left and left > 0 then return current end
       return nil, errors.credentials("another caller is fetching credentials, and this one cannot wait for it "

@@ -11,8 +11,21 @@ local M = {}
 
 local NAME = "^[%w_%-%./%%@:+]+$"
 
+-- Every step here is linear in the length of its line, and a value's
+-- continuation lines are joined once: a hostile file cannot make parsing
+-- quadratic (no backtracking pattern runs over a run of spaces).
+local byte = string.byte
+
+local function is_space(c)
+  return c == 32 or (c >= 9 and c <= 13)
+end
+
 local function trim(s)
-  return (s:gsub("^%s+", ""):gsub("%s+$", ""))
+  local a = s:find("%S")
+  if not a then return "" end
+  local b = #s
+  while is_space(byte(s, b)) do b = b - 1 end
+  return s:sub(a, b)
 end
 
 -- Cuts a comment off a property value: '#' or ';' preceded by whitespace.
@@ -22,6 +35,24 @@ local function strip_comment(v)
   return v
 end
 
+-- "name = value" -> name (trimmed), value (untrimmed); nil without '='.
+local function split(line)
+  local eq = line:find("=", 1, true)
+  if not eq then return nil end
+  return trim(line:sub(1, eq - 1)), line:sub(eq + 1)
+end
+
+-- A section header line -> its section, or nil and what is wrong.
+local function header(line, n)
+  local close = line:find("]", 2, true)
+  if not close then return nil, "line " .. n .. ": a section header has no closing ']'" end
+  local name, rest = line:sub(2, close - 1), line:sub(close + 1)
+  if rest:find("%S") and not rest:find("^%s*[#;]") then
+    return nil, "line " .. n .. ": unexpected text after a section header"
+  end
+  return { name = (trim(name):gsub("%s+", " ")), line = n, props = {} }
+end
+
 --- Parses text. Returns an array of sections in file order, each
 -- {name = "profile foo", line = n, props = {key = value | {sub = value}}},
 -- or nil and "line N: what is wrong".
@@ -29,61 +60,70 @@ function M.parse(text)
   local sections = {}
   local section, key -- the current section, and the property continuations extend
   local skipping = false -- continuations of a property whose name is skipped
+  local parts -- the current property's value and continuation lines, joined once it ends
+  local function flush()
+    if parts then section.props[key] = table.concat(parts, "\n") end
+    parts = nil
+  end
+  -- an indented line: a continuation or a sub-property; nil or an error
+  local function indented(line, n)
+    if skipping then return nil end -- belongs to a property whose name is skipped
+    if not section or not key then return "line " .. n .. ": an indented line continues no property" end
+    local props = section.props
+    if type(props[key]) == "table" then
+      local k, v = split(line)
+      if not k or k == "" then return "line " .. n .. ": a sub-property must read 'name = value'" end
+      if k:find(NAME) then props[key][k] = trim(strip_comment(v)) end
+    else
+      parts = parts or { props[key] }
+      parts[#parts + 1] = trim(line)
+    end
+  end
+  -- a "key = value" line; nil or an error
+  local function property(line, n)
+    local k, v = split(line)
+    if not k or k == "" then
+      return "line " .. n .. ": expected '[section]', 'key = value', a comment or an indented continuation"
+    end
+    if not section then return "line " .. n .. ": a property comes before any [section]" end
+    flush()
+    v = trim(strip_comment(v))
+    if k:find(NAME) then
+      key, skipping = k, false
+      if v == "" then section.props[k] = {} else section.props[k] = v end
+    else
+      key, skipping = nil, true
+    end
+  end
   local n = 0
   local pos = 1
   local len = #text
   if text:sub(1, 3) == "\239\187\191" then pos = 4 end -- UTF-8 byte order mark
   while pos <= len do
     local nl = text:find("\n", pos, true)
-    local line = text:sub(pos, (nl or len + 1) - 1)
+    local stop = (nl or len + 1) - 1
+    if stop >= pos and byte(text, stop) == 13 then stop = stop - 1 end -- CRLF
+    local line = text:sub(pos, stop)
     pos = (nl or len) + 1
     n = n + 1
-    line = line:gsub("\r$", "")
     local first = line:sub(1, 1)
-    if line:find("^%s*$") or first == "#" or first == ";" then -- luacheck: ignore 542
+    local bad
+    if not line:find("%S") or first == "#" or first == ";" then -- luacheck: ignore 542
       -- blank line or comment
     elseif first == "[" then
-      local name, rest = line:match("^%[([^%]]*)%](.*)$")
-      if not name then return nil, "line " .. n .. ": a section header has no closing ']'" end
-      if not rest:find("^%s*$") and not rest:find("^%s*[#;]") then
-        return nil, "line " .. n .. ": unexpected text after a section header"
-      end
-      section = { name = (trim(name):gsub("%s+", " ")), line = n, props = {} }
+      if section then flush() end
+      section, bad = header(line, n)
+      if not section then return nil, bad end
       sections[#sections + 1] = section
       key, skipping = nil, false
-    elseif first:find("%s") and skipping then -- luacheck: ignore 542
-      -- belongs to a property whose name is skipped
-    elseif first:find("%s") then
-      if not section or not key then
-        return nil, "line " .. n .. ": an indented line continues no property"
-      end
-      local props = section.props
-      if type(props[key]) == "table" then
-        local k, v = line:match("^%s*([^=]-)%s*=(.*)$")
-        if not k or k == "" then
-          return nil, "line " .. n .. ": a sub-property must read 'name = value'"
-        end
-        if k:find(NAME) then props[key][k] = trim(strip_comment(v)) end
-      else
-        props[key] = props[key] .. "\n" .. trim(line)
-      end
+    elseif is_space(byte(first)) then
+      bad = indented(line, n)
     else
-      local k, v = line:match("^([^=]-)%s*=(.*)$")
-      if not k or k == "" then
-        return nil, "line " .. n .. ": expected '[section]', 'key = value', a comment or an indented continuation"
-      end
-      if not section then
-        return nil, "line " .. n .. ": a property comes before any [section]"
-      end
-      v = trim(strip_comment(v))
-      if k:find(NAME) then
-        key, skipping = k, false
-        if v == "" then section.props[k] = {} else section.props[k] = v end
-      else
-        key, skipping = nil, true
-      end
+      bad = property(line, n)
     end
+    if bad then return nil, bad end
   end
+  if section then flush() end
   -- a property that ended up with no sub-properties and no value is the empty string
   for _, s in ipairs(sections) do
     for k, v in pairs(s.props) do

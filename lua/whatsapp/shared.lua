@@ -3,6 +3,7 @@
 -- (the profile option, AWS_PROFILE, AWS_DEFAULT_PROFILE, else "default").
 -- A missing file is an empty one; a broken one is an error naming the file
 -- and line. Everything from the environment comes through getenv.
+local core = require "whatsapp.core"
 local ini = require "whatsapp.ini"
 local params = require "whatsapp.params"
 
@@ -10,7 +11,34 @@ local M = {}
 
 local nonempty = params.nonempty
 
-local ENOENT = 2
+M.FILE_MAX = 1024 * 1024 -- bytes: the largest config or credentials file read
+M.TOKEN_MAX = 64 * 1024  -- bytes: the largest token file read
+
+local function size(n)
+  if n % (1024 * 1024) == 0 then return string.format("%d MiB", n / (1024 * 1024)) end
+  if n % 1024 == 0 then return string.format("%d KiB", n / 1024) end
+  return string.format("%d bytes", n)
+end
+
+--- Reads a file named by configuration, the one way every such file is
+-- read: regular files only (a FIFO, a device or a directory is refused
+-- before a byte is read, so nothing blocks), at most max bytes (0: only
+-- checks it). Returns its text; or nil, why (naming the path and the rule,
+-- never the content) and the kind: "missing", "not_regular", "too_large"
+-- or "error". what: how the message names the file (the setting that
+-- named it), e.g. "AWS_WEB_IDENTITY_TOKEN_FILE".
+function M.read_file(path, max, what)
+  local text, kind, detail = core.read_file(path, max)
+  if text then return text end
+  local name = (what and (what .. " ") or "") .. path
+  if kind == "not_regular" then
+    return nil, name .. " is " .. detail .. "; it must be a regular file", kind
+  elseif kind == "too_large" then
+    return nil, name .. " is larger than " .. size(max) .. "; it must be a regular file of at most "
+      .. size(max), kind
+  end
+  return nil, name .. " cannot be read: " .. tostring(detail), kind
+end
 
 local function expand(path, getenv)
   if path:sub(1, 1) ~= "~" then return path end
@@ -39,17 +67,14 @@ local EMPTY = { profiles = {}, sections = {} }
 
 --- Reads one file (kind "config" or "credentials"). Returns its profiles
 -- ({profiles =, sections =}, see ini.profiles) and whether it exists, or nil
--- and "<path> line N: ..." / "<path> cannot be read: ...".
+-- and "<path> line N: ..." / "the <kind> file <path> is a FIFO ...".
 function M.read(path, kind)
   if not path then return EMPTY, false end
-  local f, err, code = io.open(path, "rb")
-  if not f then
-    if code == ENOENT then return EMPTY, false end
-    return nil, path .. " cannot be read: " .. tostring(err)
+  local text, err, why_kind = M.read_file(path, M.FILE_MAX, "the " .. kind .. " file")
+  if not text then
+    if why_kind == "missing" then return EMPTY, false end
+    return nil, err
   end
-  local text, rerr = f:read("*a")
-  f:close()
-  if not text then return nil, path .. " cannot be read: " .. tostring(rerr) end
   local sections, why = ini.parse(text)
   if not sections then return nil, path .. " " .. why end
   return ini.profiles(sections, kind), true

@@ -3,6 +3,7 @@
 -- (unsigned). STS speaks the query protocol: a form-encoded POST, an XML
 -- answer. Functions return plain values or nil and a reason (text without
 -- any secret); the providers turn reasons into CredentialsErrors.
+local common = require "whatsapp.credentials.common"
 local config = require "whatsapp.config"
 local core = require "whatsapp.core"
 local errors = require "whatsapp.errors"
@@ -94,11 +95,13 @@ local function call(ctx, action, args, creds, secrets)
     if not signed then return nil, "cannot sign the STS request: " .. tostring(why) end
     headers.Authorization = signed.authorization
   end
-  local status, text, _ = ctx.http("POST", url, headers, body, ctx.timeout)
+  local timeout = common.left(ctx, ctx.timeout) -- the client's timeout, or what the fetch has left
+  if not timeout then return nil, "STS " .. action .. " at " .. url .. ": " .. common.NO_TIME end
+  local status, text, _ = ctx.http("POST", url, headers, body, timeout)
   if not status then
     local kind, message = text, _
     if kind == "connect_timeout" or kind == "timeout" then
-      return nil, string.format("STS %s at %s: no answer within %g s", action, url, ctx.timeout)
+      return nil, string.format("STS %s at %s: no answer within %g s", action, url, timeout)
     end
     return nil, "STS " .. action .. " at " .. url .. ": " .. tostring(kind) .. ": "
       .. tostring(message):gsub("[%c]", " ")

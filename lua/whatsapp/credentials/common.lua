@@ -1,8 +1,10 @@
 --- What the credential providers share: the CredentialsError naming a
 -- provider, checking what a source handed out, and redaction. No message
 -- built here ever holds a credential value.
+local core = require "whatsapp.core"
 local errors = require "whatsapp.errors"
 local params = require "whatsapp.params"
+local shared = require "whatsapp.shared"
 local time = require "whatsapp.time"
 
 local M = {}
@@ -91,14 +93,27 @@ function M.describe_http(kind, message, timeout)
   return (kind or "error") .. ": " .. M.excerpt(message, 160)
 end
 
---- Reads a whole file; returns its text or nil and the reason.
-function M.read_file(path)
-  local f, err = io.open(path, "rb")
-  if not f then return nil, tostring(err) end
-  local text, rerr = f:read("*a")
-  f:close()
-  if not text then return nil, tostring(rerr) end
-  return text
+--- Reads a token file named by a setting (what: the setting's name):
+-- regular files of at most 64 KiB only. Returns its text or nil and why.
+function M.read_token(path, what)
+  local text, why = shared.read_file(path, shared.TOKEN_MAX, what)
+  return text, why
 end
+
+--- Seconds one step of a fetch may take: cap (the source's own timeout, or
+-- nil for none), cut to what the fetch has left (ctx.fetch_by, a
+-- core.monotonic() time, set by the provider for each fetch). nil when
+-- nothing is left.
+function M.left(ctx, cap)
+  local by = ctx.fetch_by
+  if not by then return cap end
+  local left = by - core.monotonic()
+  if left < 0.001 then return nil end
+  if cap and cap < left then return cap end
+  return left
+end
+
+--- The reason a fetch gives when its time ran out before a step.
+M.NO_TIME = "no time was left for it (the deadline, or the time allowed for fetching credentials, passed)"
 
 return M

@@ -43,8 +43,8 @@ local function authorization(getenv)
   local file = nonempty(getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"))
   local token
   if file then
-    local text, why = common.read_file(file)
-    if not text then return nil, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE " .. file .. ": " .. why end
+    local text, why = common.read_token(file, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
+    if not text then return nil, why end
     token = text:gsub("%s+$", "")
   else
     token = nonempty(getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN"))
@@ -76,9 +76,11 @@ function M.load(ctx)
     if token == nil then return nil, common.fail(M.name, why) end
     local headers = { Accept = "application/json" }
     if token then headers.Authorization = token end
-    local status, body, kind = ctx.http("GET", url, headers, nil, M.TIMEOUT)
+    local timeout = common.left(ctx, M.TIMEOUT)
+    if not timeout then return nil, common.fail(M.name, url .. ": " .. common.NO_TIME) end
+    local status, body, kind = ctx.http("GET", url, headers, nil, timeout)
     if not status then
-      return nil, common.fail(M.name, url .. ": " .. common.describe_http(body, kind, M.TIMEOUT))
+      return nil, common.fail(M.name, url .. ": " .. common.describe_http(body, kind, timeout))
     end
     local doc = core.decode(body)
     if status ~= 200 then

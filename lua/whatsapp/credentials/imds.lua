@@ -55,11 +55,18 @@ function M.load(ctx)
     local function failed(why)
       return nil, common.fail(M.name, why)
     end
+    -- each request gets the timeout, or what the fetch has left if less
+    local t = timeout
+    local function ask(method, url, headers)
+      t = common.left(ctx, timeout)
+      if not t then return nil, "deadline", common.NO_TIME end
+      return ctx.http(method, url, headers, nil, t)
+    end
     -- 1. the session token
-    local status, body, kind = ctx.http("PUT", base .. M.TOKEN_PATH,
-      { ["x-aws-ec2-metadata-token-ttl-seconds"] = "21600" }, nil, timeout)
+    local status, body, kind = ask("PUT", base .. M.TOKEN_PATH,
+      { ["x-aws-ec2-metadata-token-ttl-seconds"] = "21600" })
     if not status then
-      local why = "no metadata service at " .. base .. ": " .. common.describe_http(body, kind, timeout)
+      local why = "no metadata service at " .. base .. ": " .. common.describe_http(body, kind, t)
       if first then return nil, why end
       return failed(why)
     end
@@ -76,8 +83,8 @@ function M.load(ctx)
       return failed("the token request was answered HTTP " .. status)
     end
     -- 2. the role
-    status, body, kind = ctx.http("GET", base .. M.ROLE_PATH, headers, nil, timeout)
-    if not status then return failed("the role request: " .. common.describe_http(body, kind, timeout)) end
+    status, body, kind = ask("GET", base .. M.ROLE_PATH, headers)
+    if not status then return failed("the role request: " .. common.describe_http(body, kind, t)) end
     if status == 404 and first then return nil, "no IAM role is attached to the instance (HTTP 404)" end
     if status ~= 200 then return failed("the role request was answered HTTP " .. status) end
     local role = body:match("^%s*([^\r\n]-)%s*[\r\n]") or body:match("^%s*(.-)%s*$")
@@ -85,8 +92,8 @@ function M.load(ctx)
       return failed("the role request was answered with no usable role name")
     end
     -- 3. the credentials
-    status, body, kind = ctx.http("GET", base .. M.ROLE_PATH .. role, headers, nil, timeout)
-    if not status then return failed("the credentials request: " .. common.describe_http(body, kind, timeout)) end
+    status, body, kind = ask("GET", base .. M.ROLE_PATH .. role, headers)
+    if not status then return failed("the credentials request: " .. common.describe_http(body, kind, t)) end
     if status ~= 200 then return failed("the credentials request was answered HTTP " .. status) end
     local doc = core.decode(body)
     if type(doc) ~= "table" or doc[1] ~= nil then

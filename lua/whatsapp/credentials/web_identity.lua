@@ -11,11 +11,13 @@ local M = { name = "web identity" }
 local nonempty = common.nonempty
 
 --- Fetches credentials for p = {token_file, role_arn, session_name,
--- duration_seconds?}; provider names the source in errors.
+-- duration_seconds?, setting? (the setting that named the file, for
+-- messages)}; provider names the source in errors.
 function M.assume(ctx, provider, p)
   local function fetch()
-    local text, why = common.read_file(p.token_file)
-    if not text then return nil, common.fail(provider, "cannot read the token file " .. p.token_file .. ": " .. why) end
+    local setting = p.setting or "web_identity_token_file"
+    local text, why = common.read_token(p.token_file, "the token file (" .. setting .. ")")
+    if not text then return nil, common.fail(provider, why) end
     local token = text:gsub("^%s+", ""):gsub("%s+$", "")
     if token == "" then return nil, common.fail(provider, "the token file " .. p.token_file .. " is empty") end
     local c, err = sts.assume_role_with_web_identity(ctx, {
@@ -39,7 +41,7 @@ function M.load(ctx)
   local arn = nonempty(getenv("AWS_ROLE_ARN"))
   if not arn then return nil, common.fail(M.name, "AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not") end
   return M.assume(ctx, M.name, {
-    token_file = file, role_arn = arn,
+    token_file = file, role_arn = arn, setting = "AWS_WEB_IDENTITY_TOKEN_FILE",
     session_name = nonempty(getenv("AWS_ROLE_SESSION_NAME")) or M.session_name(ctx),
   })
 end
