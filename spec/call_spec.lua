@@ -9,7 +9,7 @@ local core = require "whatsapp.core"
 local model = require "whatsapp.model"
 local operations = require "whatsapp.operations"
 
-local DIR = (os.getenv("WA_SHARED") or "../shared") .. "/aws/socialmessaging-model/"
+local DIR = (os.getenv("WA_SHARED") or "spec/data") .. "/aws/socialmessaging-model/"
 local PRESIGNED_URL = "https://b.s3.amazonaws.com/k.png?X-Amz-Security-Token=presigned-SECRET-token"
 
 -- A valid input of each operation (the injected errors fire before the

@@ -7,7 +7,7 @@ local core = require "whatsapp.core"
 local model = require "whatsapp.model"
 local operations = require "whatsapp.operations"
 
-local DIR = (os.getenv("WA_SHARED") or "../shared") .. "/aws/socialmessaging-model/"
+local DIR = (os.getenv("WA_SHARED") or "spec/data") .. "/aws/socialmessaging-model/"
 
 local function read_json(path)
   local f = assert(io.open(path, "rb"), "cannot read " .. path)
