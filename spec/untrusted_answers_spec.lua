@@ -204,6 +204,27 @@ describe("the whatsapp command shows a hostile error safely", function()
       clean { (out:gsub("\n", " ")) }
     end
   end)
+
+  it("in the numbers table: a tab or line break in a name forges no column or row", function()
+    H.reset()
+    local waba = "waba-" .. string.rep("1", 32) -- the stand-in's first account (its Get is checked before the reply)
+    H.inject { action = "reply", body = '{"linkedAccounts":[{"id":"' .. waba .. '"}]}' }
+    H.inject { action = "reply", body = core.encode { account = { id = waba, phoneNumbers = { {
+      phoneNumberId = "phone-number-id-1", displayPhoneNumber = "+1 425-555-0123",
+      displayPhoneNumberName = "Evil\n2\tforged\tcolumns\27[31m red", qualityRating = string.rep("Q", 5000),
+    } } } } }
+    local out = run { "numbers" }
+    assert.matches("exit=0\n$", out)
+    out = out:gsub("exit=0\n$", "")
+    local lines = {}
+    for line in out:gmatch("[^\n]+") do lines[#lines + 1] = line end
+    assert.are.equal(1, #lines, out)
+    local _, tabs = lines[1]:gsub("\t", "")
+    assert.are.equal(4, tabs)
+    assert.matches("Evil 2 forged columns", lines[1])
+    assert.is_nil(lines[1]:find("\27", 1, true))
+    assert.is_true(#lines[1] < 1000)
+  end)
 end)
 
 describe("inside nginx, hostile answers", function()
