@@ -1,13 +1,13 @@
 -- luacheck: std lua54
 -- Writes the seed corpora in fuzz/corpus/<target>/ (committed; rerun after
 -- changing an input format):
---   lua5.4 -e 'package.cpath="build/lua5.4/?.so"' fuzz/mkseeds.lua [path/to/shared]
+--   lua5.4 -e 'package.cpath="build/lua5.4/?.so"' fuzz/mkseeds.lua [path/to/fixtures]
 -- response: answers as the service and the stand-in send them; encode:
 -- programs building real messages and hostile tables; json_text: message
 -- texts; sigv4: the aws-c-auth SigV4 vectors' requests and our own send.
 local core = require "whatsapp.core"
 
-local shared = arg[1] or "../shared"
+local shared = arg[1] or "spec/fixtures"
 local root = "fuzz/corpus/"
 
 local function write(target, name, bytes)

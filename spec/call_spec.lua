@@ -6,10 +6,10 @@
 -- members) are driven with requests signed here, past the client's checks.
 local H = require "spec.support.helper"
 local core = require "whatsapp.core"
-local model = require "whatsapp.model"
-local operations = require "whatsapp.operations"
+local model = require "whatsapp.service.model"
+local operations = require "whatsapp.service.operations"
 
-local DIR = (os.getenv("WA_SHARED") or "spec/data") .. "/aws/socialmessaging-model/"
+local DIR = (os.getenv("WA_SHARED") or "spec/fixtures") .. "/aws/socialmessaging-model/"
 local PRESIGNED_URL = "https://b.s3.amazonaws.com/k.png?X-Amz-Security-Token=presigned-SECRET-token"
 
 -- A valid input of each operation (the injected errors fire before the

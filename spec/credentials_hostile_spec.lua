@@ -8,8 +8,8 @@
 local H = require "spec.support.helper"
 local core = require "whatsapp.core"
 local credentials = require "whatsapp.credentials"
-local ini = require "whatsapp.ini"
-local shared = require "whatsapp.shared"
+local ini = require "whatsapp.credentials.ini"
+local shared = require "whatsapp.credentials.files"
 local whatsapp = require "whatsapp"
 
 local TEXT = { to = "+14255550123", type = "text", text = { body = "hostile credentials" } }
@@ -397,7 +397,7 @@ describe("the INI parser is linear", function()
     H.write(dir .. "/ini.lua", table.concat({
       'package.path = "lua/?.lua;" .. package.path',
       'package.cpath = "' .. (os.getenv("WA_BUILD") or "build") .. "/" .. H.runtime .. '/?.so;" .. package.cpath',
-      'local ini, shared = require "whatsapp.ini", require "whatsapp.shared"',
+      'local ini, shared = require "whatsapp.credentials.ini", require "whatsapp.credentials.files"',
       "local t0 = os.clock()",
       'local data = assert(shared.read("' .. dir .. '/config", "config"))',
       'print(string.format("file: %.3f s, %d lines", os.clock() - t0,',
@@ -427,7 +427,7 @@ describe("the INI parser is linear", function()
     local script = dir .. "/ini.lua"
     H.write(script, table.concat({
       'package.path = "lua/?.lua;" .. package.path',
-      'local ini = require "whatsapp.ini"',
+      'local ini = require "whatsapp.credentials.ini"',
       'local run = string.rep(" ", 64 * 1024)',
       "for i, text in ipairs {",
       '  "[default]\\nk" .. run .. "x\\n",',

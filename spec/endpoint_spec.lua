@@ -5,7 +5,7 @@ local H = require "spec.support.helper"
 local core = require "whatsapp.core"
 local config = require "whatsapp.config"
 
-local TESTS = (os.getenv("WA_SHARED") or "spec/data") .. "/aws/socialmessaging-model/endpoint-tests-1.json"
+local TESTS = (os.getenv("WA_SHARED") or "spec/fixtures") .. "/aws/socialmessaging-model/endpoint-tests-1.json"
 
 describe("endpoint rules", function()
   local f = assert(io.open(TESTS, "rb"), "cannot read " .. TESTS)

@@ -1,13 +1,13 @@
--- whatsapp.operations is the service model's data: every entry is checked
+-- whatsapp.service.operations is the service model's data: every entry is checked
 -- against service-2.json (and paginators-1.json), every Lua stand-in for a
 -- model pattern against the Java semantics of the pattern (the stand-in's
--- java_regex, in Python), and whatsapp.model's checks and serialization.
+-- java_regex, in Python), and whatsapp.service.model's checks and serialization.
 local H = require "spec.support.helper"
 local core = require "whatsapp.core"
-local model = require "whatsapp.model"
-local operations = require "whatsapp.operations"
+local model = require "whatsapp.service.model"
+local operations = require "whatsapp.service.operations"
 
-local DIR = (os.getenv("WA_SHARED") or "spec/data") .. "/aws/socialmessaging-model/"
+local DIR = (os.getenv("WA_SHARED") or "spec/fixtures") .. "/aws/socialmessaging-model/"
 
 local function read_json(path)
   local f = assert(io.open(path, "rb"), "cannot read " .. path)

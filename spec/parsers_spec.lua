@@ -1,9 +1,9 @@
 -- The small parsers under the credential chain: the AWS shared-file INI
 -- dialect (cases from the SDKs' common profile-parser tests), the XML of STS
 -- answers, and ISO 8601 expirations.
-local ini = require "whatsapp.ini"
+local ini = require "whatsapp.credentials.ini"
 local time = require "whatsapp.time"
-local xml = require "whatsapp.xml"
+local xml = require "whatsapp.credentials.xml"
 
 local function profiles(config_text, credentials_text)
   local out = {}

@@ -164,7 +164,7 @@ describe("OpenResty transport against hostile answers", function()
 
   it("refuses endpoints in schemes but http and https, as libcurl does, sending nothing", function()
     local port = hostile:match(":(%d+)$")
-    local libcurl = require("whatsapp.http").new {}
+    local libcurl = require("whatsapp.transport.http").new {}
     for _, scheme in ipairs { "gopher", "ftp", "dict", "svn+ssh" } do
       local url = scheme .. "://127.0.0.1:" .. port .. "/latest/api/token"
       for _, via in ipairs { "http", "transport" } do

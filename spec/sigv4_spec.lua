@@ -2,7 +2,7 @@
 -- byte for byte: canonical request, string to sign, signature, Authorization.
 local core = require "whatsapp.core"
 
-local SUITE = (os.getenv("WA_SHARED") or "spec/data") .. "/aws/sigv4-testsuite"
+local SUITE = (os.getenv("WA_SHARED") or "spec/fixtures") .. "/aws/sigv4-testsuite"
 
 local function read(path)
   local f = io.open(path, "rb")

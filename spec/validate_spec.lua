@@ -1,10 +1,10 @@
--- Client-side validation: every rule of whatsapp.message_rules at its limit
+-- Client-side validation: every rule of whatsapp.message.rules at its limit
 -- (accepted) and just past it (refused, naming the field and the rule), on
 -- hand-built tables; then the rules that are not lengths.
 local core = require "whatsapp.core"
 local message = require "whatsapp.message"
-local rules = require "whatsapp.message_rules"
-local codepoints = require "whatsapp.codepoints"
+local rules = require "whatsapp.message.rules"
+local codepoints = require "whatsapp.message.codepoints"
 
 local validate = message.validate
 local TO = "+16505551234"

@@ -8,7 +8,7 @@
 -- origination number, progress, results in input order.
 local core = require "whatsapp.core"
 local errors = require "whatsapp.errors"
-local resty = require "whatsapp.resty"
+local resty = require "whatsapp.transport.resty"
 local retry = require "whatsapp.retry"
 
 local monotonic = core.monotonic

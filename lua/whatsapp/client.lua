@@ -1,19 +1,19 @@
 --- A client: settled configuration, credentials and a transport (the C core's
 -- libcurl handle). client:send turns the core's answers into messageIds and
 -- error objects.
-local accounts = require "whatsapp.accounts"
-local call = require "whatsapp.call"
+local accounts = require "whatsapp.service.accounts"
+local call = require "whatsapp.service.call"
 local core = require "whatsapp.core"
 local config = require "whatsapp.config"
 local credentials = require "whatsapp.credentials"
 local errors = require "whatsapp.errors"
-local media = require "whatsapp.media"
+local media = require "whatsapp.service.media"
 local params = require "whatsapp.params"
-local resty = require "whatsapp.resty"
+local resty = require "whatsapp.transport.resty"
 local retry = require "whatsapp.retry"
 local batch = require "whatsapp.batch"
 local senders = require "whatsapp.senders"
-local validate = require "whatsapp.validate"
+local validate = require "whatsapp.message.validate"
 
 local M = {}
 
@@ -36,7 +36,7 @@ end
 
 --- opts: the options of whatsapp.new. hooks (optional, for tests and
 -- embedding): getenv (instead of os.getenv), and for the credentials
--- providers http (see whatsapp.http), now, run, wait (see whatsapp.credentials).
+-- providers http (see whatsapp.transport.http), now, run, wait (see whatsapp.credentials).
 function M.new(opts, hooks)
   if hooks ~= nil and type(hooks) ~= "table" then
     error("whatsapp.new: hooks must be a table (got " .. type(hooks) .. ")", 2)
@@ -109,7 +109,7 @@ end
 -- per-send option -> the Lua type it must have
 local SEND_OPTIONS = {
   phone_number_id = "string", meta_api_version = "string", deadline = "number",
-  validate = "boolean", allow_local_number = "boolean", -- message validation (whatsapp.validate)
+  validate = "boolean", allow_local_number = "boolean", -- message validation (whatsapp.message.validate)
 }
 
 local function check_send_opts(self, opts)
@@ -353,7 +353,7 @@ end
 
 local NO_OPTIONS, LOCAL_NUMBERS = {}, { allow_local_number = true }
 
--- A table message must pass WhatsApp's rules (whatsapp.validate) unless
+-- A table message must pass WhatsApp's rules (whatsapp.message.validate) unless
 -- opts.validate is false; JSON text is the caller's own. -> true and the
 -- message to send (a copy where validate normalized it), or nil, err.
 local function check_message(message, opts)
@@ -363,7 +363,7 @@ end
 
 --- Sends a WhatsApp message object (a table, or its JSON text).
 -- `messaging_product` defaults to "whatsapp". A table is validated first
--- (whatsapp.validate); JSON text is sent as it is. Returns the messageId, or
+-- (whatsapp.message.validate); JSON text is sent as it is. Returns the messageId, or
 -- nil and an error object (err.attempts says how many requests were made).
 -- Throttling, 5xx and connection failures are retried (standard mode, see
 -- retry.lua); a signature refused because our clock is off is retried once
@@ -483,7 +483,7 @@ end
 
 Client.__close = Client.close -- Lua 5.4: local client <close> = ...
 
---- Calls any operation of whatsapp.operations by its model name, with
+--- Calls any operation of whatsapp.service.operations by its model name, with
 -- input keyed by the model's member names (checked against the model first);
 -- returns the answer table, or nil, err. opts: deadline. The named methods
 -- below are built on it.

@@ -3,7 +3,7 @@
 local errors = require "whatsapp.errors"
 local params = require "whatsapp.params"
 local retry = require "whatsapp.retry"
-local shared = require "whatsapp.shared"
+local shared = require "whatsapp.credentials.files"
 
 local M = {}
 
@@ -253,7 +253,7 @@ function M.resolve(opts, getenv)
   -- libcurl blocks: inside nginx it would freeze every request of the
   -- worker, so there the cosocket transport is the default; "curl" stays
   -- possible for code that runs where blocking is fine (ngx.run_worker_thread).
-  local in_nginx = require("whatsapp.resty").in_nginx()
+  local in_nginx = require("whatsapp.transport.resty").in_nginx()
   cfg.transport = opts.transport or (in_nginx and "resty" or "curl")
   if cfg.transport ~= "curl" and cfg.transport ~= "resty" then
     return nil, errors.validation("transport", 'must be "curl" or "resty" (cosockets, inside OpenResty/nginx)')

@@ -2,7 +2,7 @@
 -- Fields: code, status, message, request_id, retryable, attempts, field.
 -- tostring(err) reads well and holds nothing secret: no error is ever built
 -- from a credential value.
-local codepoints = require "whatsapp.codepoints"
+local codepoints = require "whatsapp.message.codepoints"
 
 local M = {}
 

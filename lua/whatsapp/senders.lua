@@ -6,7 +6,7 @@
 -- true with media { s3 = {bucket_name =, key =}, caption = … } (or
 -- presigned_url): the file is uploaded first (client:upload_media), then sent
 -- by its media id.
-local media = require "whatsapp.media"
+local media = require "whatsapp.service.media"
 local message = require "whatsapp.message"
 
 local unpack = rawget(table, "unpack") or rawget(_G, "unpack") -- 5.4: table.unpack; LuaJIT: the 5.1 global

@@ -1,7 +1,7 @@
 -- Locations of the nginx that spec/credentials_nginx_spec.lua starts: sends
 -- whose credentials come from hostile sources, seen from inside a worker.
 -- luacheck: std min+ngx_lua
-local resty = require "whatsapp.resty"
+local resty = require "whatsapp.transport.resty"
 local whatsapp = require "whatsapp"
 
 local _M = {}

@@ -184,7 +184,7 @@ end
 --- /hosts: plain requests by name (localhost) and by IPv6 literal.
 function _M.hosts()
   local port = ngx.var.server_port
-  local http = require("whatsapp.resty").http {}
+  local http = require("whatsapp.transport.resty").http {}
   local out = {}
   for _, url in ipairs { "http://localhost:" .. port .. "/hello", "http://[::1]:" .. port .. "/hello" } do
     local status, body, kind = http("GET", url, nil, nil, 2)
@@ -199,7 +199,7 @@ function _M.chunked()
   local base = "http://127.0.0.1:" .. ngx.var.server_port
   local c = client("chunked", { endpoint = base, max_attempts = 1 })
   local id, err = c:send(text("answered in chunks"))
-  local http = require("whatsapp.resty").http {}
+  local http = require("whatsapp.transport.resty").http {}
   local status, body = http("GET", base .. "/chunk-source", nil, nil, 2)
   say { id = id or whatsapp.null, err = err and tostring(err) or whatsapp.null, status = status, body = body }
 end

@@ -4,7 +4,7 @@
 -- (spec/support/hostile.py, at WA_HOSTILE), answered as JSON with what came
 -- back, how long it took, and the worker's pid and peak memory.
 local whatsapp = require "whatsapp"
-local resty = require "whatsapp.resty"
+local resty = require "whatsapp.transport.resty"
 
 local _M = {}
 local null = whatsapp.null

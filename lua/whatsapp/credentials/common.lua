@@ -4,7 +4,7 @@
 local core = require "whatsapp.core"
 local errors = require "whatsapp.errors"
 local params = require "whatsapp.params"
-local shared = require "whatsapp.shared"
+local shared = require "whatsapp.credentials.files"
 local time = require "whatsapp.time"
 
 local M = {}

@@ -11,7 +11,7 @@
 -- answers but fails or says nonsense is a CredentialsError.
 local common = require "whatsapp.credentials.common"
 local core = require "whatsapp.core"
-local shared = require "whatsapp.shared"
+local shared = require "whatsapp.credentials.files"
 
 local M = { name = "instance metadata (IMDS)" }
 

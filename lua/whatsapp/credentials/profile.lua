@@ -13,8 +13,8 @@ local container = require "whatsapp.credentials.container"
 local environment = require "whatsapp.credentials.environment"
 local imds = require "whatsapp.credentials.imds"
 local process = require "whatsapp.credentials.process"
-local shared = require "whatsapp.shared"
-local sts = require "whatsapp.sts"
+local shared = require "whatsapp.credentials.files"
+local sts = require "whatsapp.credentials.sts"
 local web_identity = require "whatsapp.credentials.web_identity"
 
 local M = { name = "shared files" }

@@ -4,7 +4,7 @@
 -- a profile (web_identity_token_file, role_arn, role_session_name). The file
 -- is read again on every refresh: the issuer rotates it.
 local common = require "whatsapp.credentials.common"
-local sts = require "whatsapp.sts"
+local sts = require "whatsapp.credentials.sts"
 
 local M = { name = "web identity" }
 

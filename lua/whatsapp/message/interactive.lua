@@ -1,9 +1,9 @@
 --- Validation of `interactive` objects: reply buttons, list, cta_url, flow,
 -- product, product_list, catalog_message, location_request_message,
 -- call_permission_request (whatsapp.md §1.3, limits and sources in
--- whatsapp.message_rules).
-local rules = require "whatsapp.message_rules"
-local C = require "whatsapp.check"
+-- whatsapp.message.rules).
+local rules = require "whatsapp.message.rules"
+local C = require "whatsapp.message.checks"
 local fail, join, at, check_limit, str = C.fail, C.join, C.at, C.check_limit, C.str
 local required, object, fields, set, list = C.required, C.object, C.fields, C.set, C.list
 local one_of, constant, http_url, unique, free_object = C.one_of, C.constant, C.http_url, C.unique, C.free_object

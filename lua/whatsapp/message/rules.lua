@@ -1,5 +1,5 @@
 --- The limits WhatsApp (Meta Cloud API) puts on message objects, as data:
--- when Meta changes a limit, the change is one line here. whatsapp.validate
+-- when Meta changes a limit, the change is one line here. whatsapp.message.validate
 -- reads this table; nothing else holds a number.
 -- Sources: shared/reference/whatsapp.md §1.3 (exact JSON) and §1.5 (limits).
 -- Lengths are in Unicode code points ("characters": Meta never defines the

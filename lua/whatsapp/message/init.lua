@@ -1,6 +1,6 @@
 --- Builders of WhatsApp message objects (whatsapp.md §1.3 and §1.4): each
 -- returns a plain Lua table, the exact JSON Meta takes, already validated
--- against whatsapp.message_rules; or nil and a ParamValidationError naming the
+-- against whatsapp.message.rules; or nil and a ParamValidationError naming the
 -- field and the rule. Pure Lua: no C core needed, so OpenResty code and tests
 -- can build messages alone.
 --
@@ -16,10 +16,10 @@
 -- Wrong argument types raise; bad data returns nil, err. Unknown options raise.
 -- Nothing handed over is dropped: an unknown key in a data table reaches the
 -- message, where validation refuses it by name.
-local validate = require "whatsapp.validate"
+local validate = require "whatsapp.message.validate"
 local errors = require "whatsapp.errors"
-local codepoints = require "whatsapp.codepoints"
-local C = require "whatsapp.check"
+local codepoints = require "whatsapp.message.codepoints"
+local C = require "whatsapp.message.checks"
 local fail, join, at = C.fail, C.join, C.at
 
 local M = {}

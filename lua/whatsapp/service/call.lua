@@ -1,5 +1,5 @@
---- Calls one operation of whatsapp.operations on a client: the input checked
--- and serialized by whatsapp.model, signed by the C signer (core.sign),
+--- Calls one operation of whatsapp.service.operations on a client: the input checked
+-- and serialized by whatsapp.service.model, signed by the C signer (core.sign),
 -- sent over the client's transport (libcurl, or cosockets inside nginx: both
 -- have request()), inside the client's retry loop (retries, quota, clock
 -- skew, deadline), and the answer parsed as restJson1 (errors by
@@ -7,8 +7,8 @@
 local config = require "whatsapp.config"
 local core = require "whatsapp.core"
 local errors = require "whatsapp.errors"
-local model = require "whatsapp.model"
-local operations = require "whatsapp.operations"
+local model = require "whatsapp.service.model"
+local operations = require "whatsapp.service.operations"
 local time = require "whatsapp.time"
 
 local M = {}

@@ -1,12 +1,12 @@
---- The input of an operation (whatsapp.operations), checked against the
+--- The input of an operation (whatsapp.service.operations), checked against the
 -- model's shapes and turned into the parts of a restJson1 request: the query
 -- string and the JSON body. A value that breaks a rule is a
 -- ParamValidationError whose field names the member as the model does
 -- (`sourceS3File.bucketName`, `headers["Content-Type"]`).
 local core = require "whatsapp.core"
-local codepoints = require "whatsapp.codepoints"
+local codepoints = require "whatsapp.message.codepoints"
 local errors = require "whatsapp.errors"
-local operations = require "whatsapp.operations"
+local operations = require "whatsapp.service.operations"
 
 local SHAPES = operations.shapes
 

@@ -1,9 +1,9 @@
---- The field checks the message validators share (whatsapp.validate and its
+--- The field checks the message validators share (whatsapp.message.validate and its
 -- interactive and template parts). A check that fails raises a Failure,
--- which whatsapp.validate turns into `nil, err`: deep checks stay one line
+-- which whatsapp.message.validate turns into `nil, err`: deep checks stay one line
 -- each instead of threading `if err then return err end` through every level.
-local rules = require "whatsapp.message_rules"
-local codepoints = require "whatsapp.codepoints"
+local rules = require "whatsapp.message.rules"
+local codepoints = require "whatsapp.message.codepoints"
 
 local LIMITS, RANGES = rules.limits, rules.ranges
 

@@ -4,8 +4,8 @@
 -- method, URI, input members with their location, required members, and the
 -- shapes with their lengths, ranges and patterns. spec/operations_spec.lua
 -- checks every entry against the model, so calling another operation is one
--- more entry here; whatsapp.model checks and serializes input from it and
--- whatsapp.call sends it.
+-- more entry here; whatsapp.service.model checks and serializes input from it and
+-- whatsapp.service.call sends it.
 --
 -- A member is { shape = <name>, query = <query-string name> } (no query: a
 -- JSON body member). A shape's `pattern` is the model's (a Java regex);

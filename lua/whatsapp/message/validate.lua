@@ -1,17 +1,17 @@
 --- Client-side validation of WhatsApp message objects (plain Lua tables)
--- against whatsapp.message_rules, so that a malformed message is refused
+-- against whatsapp.message.rules, so that a malformed message is refused
 -- here, naming the field and the rule, instead of failing at Meta later.
 -- Pure Lua: usable without the C core.
 --
 -- Paths read like the JSON with 1-based Lua list indexes:
 -- `interactive.action.sections[2].rows[1].title`.
-local rules = require "whatsapp.message_rules"
+local rules = require "whatsapp.message.rules"
 local errors = require "whatsapp.errors"
-local single_emoji = require "whatsapp.emoji"
-local interactive = require("whatsapp.validate_interactive").interactive
-local template = require "whatsapp.validate_template"
-local C = require "whatsapp.check"
-local codepoints = require "whatsapp.codepoints"
+local single_emoji = require "whatsapp.message.emoji"
+local interactive = require("whatsapp.message.interactive").interactive
+local template = require "whatsapp.message.template"
+local C = require "whatsapp.message.checks"
+local codepoints = require "whatsapp.message.codepoints"
 local fail, join, at, check_limit, str = C.fail, C.join, C.at, C.check_limit, C.str
 local required, object, fields, set, list = C.required, C.object, C.fields, C.set, C.list
 local boolean, one_of, constant, media, location = C.boolean, C.one_of, C.constant, C.media, C.location
@@ -306,7 +306,7 @@ function M.message(msg, opts)
   return nil, errors.validation(e.path == "" and "message" or e.path, e.rule)
 end
 
---- The rule `name` of whatsapp.message_rules applied to a string or a count:
+--- The rule `name` of whatsapp.message.rules applied to a string or a count:
 -- nil when n is within it, else the rule text (for the builders' own checks).
 M.limit_rule = limit_rule
 

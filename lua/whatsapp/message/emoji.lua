@@ -1,10 +1,10 @@
 --- Is a string exactly one emoji? For reactions, which carry one emoji, or
 -- "" to remove the reaction. Pure Lua, no Unicode tables beyond the
--- pictographic ranges in whatsapp.message_rules: a ZWJ sequence (👩‍💻), a flag
+-- pictographic ranges in whatsapp.message.rules: a ZWJ sequence (👩‍💻), a flag
 -- (two regional indicators), a keycap (1️⃣), a skin tone or a subdivision
 -- flag counts as one emoji, as it shows as one.
-local rules = require "whatsapp.message_rules"
-local codepoints = require "whatsapp.codepoints"
+local rules = require "whatsapp.message.rules"
+local codepoints = require "whatsapp.message.codepoints"
 
 local EMOJI_RANGES = rules.EMOJI_RANGES
 local function pictographic(cp)

@@ -3,7 +3,7 @@
 -- (GetWhatsAppMessageMedia), delete (DeleteWhatsAppMessageMedia). The Lua
 -- names (s3 = {bucket_name, key}, presigned_url = {url, headers}) map to the
 -- model's members; validation errors name the model's members.
-local call = require "whatsapp.call"
+local call = require "whatsapp.service.call"
 local errors = require "whatsapp.errors"
 
 local M = {}

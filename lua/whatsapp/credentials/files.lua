@@ -4,7 +4,7 @@
 -- A missing file is an empty one; a broken one is an error naming the file
 -- and line. Everything from the environment comes through getenv.
 local core = require "whatsapp.core"
-local ini = require "whatsapp.ini"
+local ini = require "whatsapp.credentials.ini"
 local params = require "whatsapp.params"
 
 local M = {}

@@ -430,7 +430,7 @@ function Transport:request(method, url, headers, body, limit_ms)
   return status, b, h
 end
 
---- The HTTP interface of the credential providers (see whatsapp.http) over
+--- The HTTP interface of the credential providers (see whatsapp.transport.http) over
 -- cosockets: http(method, url, headers, body, timeout_seconds). One
 -- transport (and so one connection pool) per origin.
 function M.http(opts)

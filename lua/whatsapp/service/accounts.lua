@@ -2,9 +2,9 @@
 -- numbers: where a sender finds its `phone-number-id-…`. Answers are the
 -- service's objects, keyed as the model names them (id, wabaName,
 -- phoneNumbers[i].phoneNumberId, displayPhoneNumber, …).
-local call = require "whatsapp.call"
+local call = require "whatsapp.service.call"
 local errors = require "whatsapp.errors"
-local operations = require "whatsapp.operations"
+local operations = require "whatsapp.service.operations"
 
 local M = {}
 

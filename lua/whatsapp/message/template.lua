@@ -1,9 +1,9 @@
 --- Validation of `template` objects: header/body/button components, every
 -- parameter type, named parameters, button sub_types, limited-time offers and
--- carousels (whatsapp.md §1.3, limits in whatsapp.message_rules).
-local rules = require "whatsapp.message_rules"
-local product_sections = require("whatsapp.validate_interactive").product_sections
-local C = require "whatsapp.check"
+-- carousels (whatsapp.md §1.3, limits in whatsapp.message.rules).
+local rules = require "whatsapp.message.rules"
+local product_sections = require("whatsapp.message.interactive").product_sections
+local C = require "whatsapp.message.checks"
 local fail, join, at, str, required = C.fail, C.join, C.at, C.str, C.required
 local object, fields, set, list, one_of = C.object, C.fields, C.set, C.list, C.one_of
 local constant, integer, unique, free_object, media = C.constant, C.integer, C.unique, C.free_object, C.media
@@ -199,7 +199,7 @@ local TEMPLATE_FIELDS = set("name", "language", "components")
 local LANGUAGE_FIELDS = set("code", "policy")
 --- Checks a template object at path; raises a check Failure. Returns the
 -- button components whose index is a number (Meta types it as a string:
--- whatsapp.validate gives back a copy where each is its digits, once all is checked).
+-- whatsapp.message.validate gives back a copy where each is its digits, once all is checked).
 local function template(v, path)
   object(v, path)
   fields(v, path, TEMPLATE_FIELDS)

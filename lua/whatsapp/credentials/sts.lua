@@ -8,9 +8,9 @@ local config = require "whatsapp.config"
 local core = require "whatsapp.core"
 local errors = require "whatsapp.errors"
 local params = require "whatsapp.params"
-local shared = require "whatsapp.shared"
+local shared = require "whatsapp.credentials.files"
 local time = require "whatsapp.time"
-local xml = require "whatsapp.xml"
+local xml = require "whatsapp.credentials.xml"
 
 local M = {}
 

@@ -33,11 +33,11 @@ local container = require "whatsapp.credentials.container"
 local core = require "whatsapp.core"
 local environment = require "whatsapp.credentials.environment"
 local errors = require "whatsapp.errors"
-local http = require "whatsapp.http"
+local http = require "whatsapp.transport.http"
 local imds = require "whatsapp.credentials.imds"
 local params = require "whatsapp.params"
 local profile = require "whatsapp.credentials.profile"
-local shared = require "whatsapp.shared"
+local shared = require "whatsapp.credentials.files"
 local time = require "whatsapp.time"
 local web_identity = require "whatsapp.credentials.web_identity"
 
@@ -112,7 +112,7 @@ function M.chain(ctx)
 end
 
 --- What the providers get: opts.getenv (default os.getenv), http (the
--- interface of whatsapp.http), now (epoch seconds), run (credential_process
+-- interface of whatsapp.transport.http), now (epoch seconds), run (credential_process
 -- runner), region (for STS), profile (the profile option), timeout (STS, s),
 -- ca_file, user_agent.
 local function context(opts)
