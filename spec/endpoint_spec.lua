@@ -1,5 +1,5 @@
 -- Region and endpoint the way the SDKs settle them: every case of the
--- service's endpoint rule tests (shared/aws/socialmessaging-model), the
+-- service's endpoint rule tests (spec/fixtures/aws/socialmessaging-model), the
 -- environment and the profile of a real config file in a temporary HOME.
 local H = require "spec.support.helper"
 local core = require "whatsapp.core"

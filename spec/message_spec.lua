@@ -1,5 +1,5 @@
 -- whatsapp.message builders: each output is the exact JSON of
--- shared/reference/whatsapp.md §1.1/§1.3/§1.4, compared as decoded tables and
+-- Meta's message reference (docs/REFERENCES.md), compared as decoded tables and
 -- as the core's sorted-key encoding (which also tells 1 from 1.0).
 local core = require "whatsapp.core"
 local message = require "whatsapp.message"
@@ -19,7 +19,7 @@ local function same_json(json, msg, err, envelope)
 end
 
 describe("whatsapp.message builds the exact JSON of", function()
-  it("the envelope: recipient_type, context (reply_to), biz_opaque_callback_data (§1.1)", function()
+  it("the envelope: recipient_type, context (reply_to), biz_opaque_callback_data", function()
     same_json([[{"messaging_product":"whatsapp","recipient_type":"individual","to":"+16505551234",
       "type":"text","text":{"body":"Hi"},"context":{"message_id":"wamid.HBgL..."},
       "biz_opaque_callback_data":"order-8841"}]],
@@ -369,7 +369,7 @@ describe("whatsapp.message builds the exact JSON of", function()
     end)
   end)
 
-  it("mark_read, with and without the typing indicator (§1.4)", function()
+  it("mark_read, with and without the typing indicator", function()
     local msg, err = message.mark_read("wamid.HBgL...")
     same_json([[{"messaging_product":"whatsapp","status":"read","message_id":"wamid.HBgL..."}]], msg, err, false)
     msg, err = message.mark_read("wamid.HBgL...", { typing = true })

@@ -1,4 +1,4 @@
--- The C signer against every official SigV4 vector (shared/aws/sigv4-testsuite),
+-- The C signer against every official SigV4 vector (spec/fixtures/aws/sigv4-testsuite),
 -- byte for byte: canonical request, string to sign, signature, Authorization.
 local core = require "whatsapp.core"
 

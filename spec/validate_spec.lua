@@ -190,7 +190,7 @@ local function unit_of(l, n)
 end
 
 describe("every limit of the rule table", function()
-  it("holds the values of whatsapp.md §1.5 (looser side of each conflict)", function()
+  it("holds the values of the WhatsApp limits (looser side of each conflict)", function()
     local want = {
       text_body = 4096, caption = 1024, interactive_body = 1024, list_body = 4096, header_text = 60,
       footer_text = 60, reply_buttons = 3, button_title = 20, button_id = 256, list_button = 20, list_sections = 10,

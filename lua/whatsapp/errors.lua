@@ -59,7 +59,8 @@ function M.credentials(message)
   return new { code = "CredentialsError", message = message, attempts = 0 }
 end
 
--- Which answers the AWS SDKs' standard retry mode retries (aws-api.md §4.1).
+-- Which answers the AWS SDKs' standard retry mode retries (docs/REFERENCES.md:
+-- standard retries).
 local THROTTLING = {}
 for code in ([[Throttling ThrottlingException ThrottledException RequestThrottledException
   TooManyRequestsException ProvisionedThroughputExceededException TransactionInProgressException

@@ -1,5 +1,5 @@
 --- SendWhatsAppMessage parameters, checked before anything leaves the machine
--- with the constraints of the service model (shared/aws/socialmessaging-model).
+-- with the constraints of the service model (docs/REFERENCES.md: service model).
 -- Each check returns nil when the value is fine, else the rule it breaks.
 local core = require "whatsapp.core"
 

@@ -1,4 +1,4 @@
---- Retry policy of the AWS SDKs' "standard" mode (aws-api.md §4): which
+--- Retry policy of the AWS SDKs' "standard" mode (docs/REFERENCES.md): which
 -- failures are retried, how long to wait, the per-client retry quota, and
 -- clock-skew correction. Pure policy: no I/O, no clock of its own, so the
 -- curl and the OpenResty transports share it and specs can drive it.
@@ -17,7 +17,7 @@ M.NO_RETRY_INCREMENT = 1
 -- x-amz-retry-after may lengthen a wait by at most this (the SDKs' 2026 rule).
 M.RETRY_AFTER_MAX_EXTRA = 5
 
--- The codes that mean "your clock is off" (Go v2 clock-skew set, §4.4), and
+-- The codes that mean "your clock is off" (the AWS SDK for Go v2 clock-skew set), and
 -- how far off it must be before the service's Date is believed (JS v3: 5 min).
 local SKEW_CODES = {
   InvalidSignatureException = true, SignatureDoesNotMatch = true, AuthFailure = true,

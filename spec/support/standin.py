@@ -386,7 +386,7 @@ def send_whatsapp_message(ctx, values):
         raise ApiError("InvalidParametersException",
                        'The message must contain "messaging_product": "whatsapp"')
     # a read receipt (optionally with a typing indicator) has no to/type; AWS
-    # passes it through to Meta like any message (whatsapp.md §1.4)
+    # passes it through to Meta like any message (Meta's read receipts, docs/REFERENCES.md)
     keys = ("message_id",) if msg.get("status") == "read" else ("to", "type")
     for key in keys:
         v = msg.get(key)

@@ -1,4 +1,4 @@
---- Builders of WhatsApp message objects (whatsapp.md §1.3 and §1.4): each
+--- Builders of WhatsApp message objects (docs/REFERENCES.md: WhatsApp messages): each
 -- returns a plain Lua table, the exact JSON Meta takes, already validated
 -- against whatsapp.message.rules; or nil and a ParamValidationError naming the
 -- field and the rule. Pure Lua: no C core needed, so OpenResty code and tests
@@ -727,7 +727,7 @@ end)
 -- mark as read ---------------------------------------------------------------
 
 --- Marks a received message (and those before it) as read, optionally with
--- a typing indicator (§1.4). No `to`, no `type`; none of the common options
+-- a typing indicator. No `to`, no `type`; none of the common options
 -- but `validate` apply.
 -- @tparam string message_id the wamid received
 -- @tparam[opt] table opts `typing = true` shows "typing…" for up to 25 s

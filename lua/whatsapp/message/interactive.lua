@@ -1,6 +1,6 @@
 --- Validation of `interactive` objects: reply buttons, list, cta_url, flow,
 -- product, product_list, catalog_message, location_request_message,
--- call_permission_request (whatsapp.md §1.3, limits and sources in
+-- call_permission_request (docs/REFERENCES.md: WhatsApp messages; limits and sources in
 -- whatsapp.message.rules).
 local rules = require "whatsapp.message.rules"
 local C = require "whatsapp.message.checks"

@@ -1,10 +1,10 @@
 --- The limits WhatsApp (Meta Cloud API) puts on message objects, as data:
 -- when Meta changes a limit, the change is one line here. whatsapp.message.validate
 -- reads this table; nothing else holds a number.
--- Sources: shared/reference/whatsapp.md §1.3 (exact JSON) and §1.5 (limits).
+-- Sources: docs/REFERENCES.md (WhatsApp messages, WhatsApp OpenAPI, WhatsApp limits).
 -- Lengths are in Unicode code points ("characters": Meta never defines the
 -- unit; code points are what Python counts and what the reference advises).
--- Where the sources disagree (§1.5 "conflict") the looser documented limit is
+-- Where the sources disagree (the limits noted as conflicting) the looser documented limit is
 -- kept, so no limit is stricter here than one Meta documents; each such line says so.
 local M = {}
 

@@ -1,6 +1,6 @@
 --- Validation of `template` objects: header/body/button components, every
 -- parameter type, named parameters, button sub_types, limited-time offers and
--- carousels (whatsapp.md §1.3, limits in whatsapp.message.rules).
+-- carousels (docs/REFERENCES.md: WhatsApp messages; limits in whatsapp.message.rules).
 local rules = require "whatsapp.message.rules"
 local product_sections = require("whatsapp.message.interactive").product_sections
 local C = require "whatsapp.message.checks"

@@ -170,7 +170,7 @@ local BODIES = {
 local ENVELOPE = set("messaging_product", "recipient_type", "to", "recipient", "type", "context",
   "biz_opaque_callback_data", "recipient_identity_key_hash")
 
--- §1.4: the read receipt (with an optional typing indicator) has no to/type
+-- The read receipt (with an optional typing indicator) has no to/type
 local function read_receipt(msg)
   fields(msg, "", set("messaging_product", "status", "message_id", "typing_indicator"))
   constant(msg.status, "status", "read")
@@ -258,8 +258,8 @@ function with_string_indexes(msg, components)
   return rewrite(msg, numeric, 0)
 end
 
---- Checks a WhatsApp message object (a table: any message type of §1.3, or
--- the read receipt of §1.4).
+--- Checks a WhatsApp message object (a table: any message type of the message reference, or
+-- a read receipt).
 -- @tparam table msg the message
 -- @tparam[opt] table opts `allow_local_number`: accept a `to` without "+"
 -- @return true, or nil and a ParamValidationError whose `field` is the path

@@ -1,6 +1,6 @@
 --- The service's operations other than SendWhatsAppMessage (which the C core
 -- builds itself), as data taken from the service model
--- (shared/aws/socialmessaging-model/service-2.json, botocore's copy):
+-- (docs/REFERENCES.md: service model; botocore's service-2.json):
 -- method, URI, input members with their location, required members, and the
 -- shapes with their lengths, ranges and patterns. spec/operations_spec.lua
 -- checks every entry against the model, so calling another operation is one
