@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "batch.h"
+#include "multi.h"
 #include "buf.h"
 #include "compat.h"
 #include "crypto.h"
@@ -859,7 +859,7 @@ static int l_client_request(lua_State *L) {
 /* ---- batches: many requests in flight on a libcurl multi handle ---------- */
 
 /* A Batch userdata owns its multi handle, easy handles and request buffers
- * (batch.c). It holds no pointer to the client: each add() is given the
+ * (multi.c). It holds no pointer to the client: each add() is given the
  * client, whose encoder and signer build the request into a slot; libcurl
  * keeps its own copies of the URL and settings. Lua decides what to add when
  * (retries, pacing); this only moves bytes. */
