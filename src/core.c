@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "multi.h"
+#include "request.h"
 #include "buf.h"
 #include "compat.h"
 #include "crypto.h"
@@ -35,11 +36,6 @@ static char *dup_string(const char *s) {
   char *p = malloc(n);
   if (p) memcpy(p, s, n);
   return p;
-}
-
-/* CR or LF would end a header line early; NUL would end our copy of it. */
-static int has_crlf(const char *s, size_t n) {
-  return memchr(s, '\r', n) != NULL || memchr(s, '\n', n) != NULL || memchr(s, '\0', n) != NULL;
 }
 
 /* An HTTP method: RFC 9110 token characters only. */
@@ -275,30 +271,11 @@ typedef struct {
   char *service;
   char *ca_file;
   char *user_agent;
-  size_t host_len;
-  size_t max_message_bytes;
-  sigv4_key_cache keys;
-  sigv4_fixed fixed; /* the signed part of every send that never changes */
-  int fixed_ok;      /* 0: region, service, host or path cannot be signed */
-  sigv4_out sig;
-  wa_json_scratch json;
-  wa_buf text;    /* a caller's JSON text with messaging_product spliced in */
+  wa_sender s;    /* signing state and buffers of send, prepare and batch:add */
   wa_request req; /* the request of send and prepare */
   wa_buf nodes;   /* the header list of request() */
-  time_t date_at; /* the second amz_date was formatted for */
-  char amz_date[17];
   unsigned long requests;
 } client;
-
-/* A buffer grown past this size by a big message is given back when a much
- * smaller one uses it: one 2 MB message does not keep megabytes for the
- * client's life, and big messages one after the other reuse their buffers
- * (allocating them again costs page faults). */
-#define KEEP_BYTES (256u * 1024)
-
-static void trim(wa_buf *b, size_t used) {
-  if (b->cap > KEEP_BYTES && used < b->cap / 8) wa_buf_free(b);
-}
 
 static void client_release(client *c) {
   /* not "if (c->open)": a close() during a call clears open before the
@@ -317,11 +294,7 @@ static void client_release(client *c) {
   free(c->ca_file);
   free(c->user_agent);
   c->url = c->path = c->host = c->region = c->service = c->ca_file = c->user_agent = NULL;
-  sigv4_cache_clear(&c->keys);
-  sigv4_fixed_free(&c->fixed);
-  sigv4_out_free(&c->sig);
-  wa_json_scratch_free(&c->json);
-  wa_buf_free(&c->text);
+  wa_sender_free(&c->s);
   wa_request_free(&c->req);
   wa_buf_free(&c->nodes);
 }
@@ -351,7 +324,7 @@ static void leave_client(client *c) {
 }
 
 static int fail_oom(lua_State *L, client *c) {
-  wa_json_box_clear(&c->json.box);
+  wa_json_box_clear(&c->s.json.box);
   return luaL_error(L, "not enough memory");
 }
 
@@ -416,8 +389,9 @@ static int l_new_client(lua_State *L) {
   c->service = config_string(L, "service", 1);
   c->ca_file = config_string(L, "ca_file", 0);
   c->user_agent = config_string(L, "user_agent", 0);
-  c->host_len = strlen(c->host);
-  c->max_message_bytes = (size_t)config_long(L, "max_message_bytes");
+  c->s.host = c->host;
+  c->s.host_len = strlen(c->host);
+  c->s.max_message_bytes = (size_t)config_long(L, "max_message_bytes");
   hc.connect_timeout_ms = config_long(L, "connect_timeout_ms");
   hc.timeout_ms = config_long(L, "timeout_ms");
   lua_getfield(L, 1, "max_response_bytes");
@@ -425,9 +399,9 @@ static int l_new_client(lua_State *L) {
   lua_pop(L, 1);
   /* these reach header lines or the request line: Lua checks them, and the
    * C API refuses them too, for any other caller */
-  if ((c->user_agent && has_crlf(c->user_agent, strlen(c->user_agent))) ||
-      has_crlf(c->host, strlen(c->host)) || has_crlf(c->url, strlen(c->url)) ||
-      has_crlf(c->path, strlen(c->path)) || strchr(c->url, ' ') || strchr(c->path, ' '))
+  if ((c->user_agent && wa_has_crlf(c->user_agent, strlen(c->user_agent))) ||
+      wa_has_crlf(c->host, strlen(c->host)) || wa_has_crlf(c->url, strlen(c->url)) ||
+      wa_has_crlf(c->path, strlen(c->path)) || strchr(c->url, ' ') || strchr(c->path, ' '))
     return luaL_error(L, "new_client: url, path, host or user_agent holds a space, CR or LF");
   if (hc.timeout_ms < 1 || hc.connect_timeout_ms < 1)
     return luaL_error(L, "new_client: timeouts must be at least 1 ms");
@@ -437,18 +411,13 @@ static int l_new_client(lua_State *L) {
   wa_sockets_init(&c->socks);
   if (wa_http_init(&c->http, &hc) != 0) return luaL_error(L, "libcurl could not make a handle");
   c->open = 1;
-  switch (sigv4_fixed_init(&c->fixed, "POST", c->path, strlen(c->path), "application/json", c->host, c->host_len,
+  switch (sigv4_fixed_init(&c->s.fixed, "POST", c->path, strlen(c->path), "application/json", c->host, c->s.host_len,
                            c->region, c->service)) {
-    case SIGV4_OK: c->fixed_ok = 1; break;
+    case SIGV4_OK: c->s.fixed_ok = 1; break;
     case SIGV4_ENOMEM: return luaL_error(L, "not enough memory");
-    default: c->fixed_ok = 0; /* every send says it cannot be signed */
+    default: c->s.fixed_ok = 0; /* every send says it cannot be signed */
   }
   return 1;
-}
-
-static int add_line(wa_buf *b, const char *a, const char *v, size_t vlen) {
-  if (wa_buf_addstr(b, a) || wa_buf_add(b, v, vlen) || wa_buf_addc(b, '\0')) return -1;
-  return 0;
 }
 
 static const char *http_kind(wa_http_result r) {
@@ -529,132 +498,63 @@ static int push_answer(lua_State *L, const wa_http *h) {
  * Converted before any client is entered (a conversion may run the GC). */
 typedef struct {
   int msg; /* the stack index of the message */
-  const char *product, *id, *ver, *akid, *secret, *token;
-  size_t id_len, ver_len, akid_len, secret_len, token_len;
-  long offset;
+  const char *product;
+  wa_send_args w; /* the rest (request.h) */
 } send_args;
 
 static void check_send_args(lua_State *L, int base, send_args *a) {
   a->msg = base;
   a->product = luaL_optstring(L, base + 1, NULL);
-  a->id = luaL_checklstring(L, base + 2, &a->id_len);
-  a->ver = luaL_checklstring(L, base + 3, &a->ver_len);
-  a->akid = luaL_checklstring(L, base + 4, &a->akid_len);
-  a->secret = luaL_checklstring(L, base + 5, &a->secret_len);
-  a->token_len = 0;
-  a->token = luaL_optlstring(L, base + 6, NULL, &a->token_len);
-  a->offset = lua_isnoneornil(L, base + 7) ? 0
+  a->w.id = luaL_checklstring(L, base + 2, &a->w.id_len);
+  a->w.ver = luaL_checklstring(L, base + 3, &a->w.ver_len);
+  a->w.akid = luaL_checklstring(L, base + 4, &a->w.akid_len);
+  a->w.secret = luaL_checklstring(L, base + 5, &a->w.secret_len);
+  a->w.token_len = 0;
+  a->w.token = luaL_optlstring(L, base + 6, NULL, &a->w.token_len);
+  a->w.offset = lua_isnoneornil(L, base + 7) ? 0
                                            : check_range(L, base + 7, -86400.0 * 366, 86400.0 * 366, "clock offset");
   if (lua_type(L, base) != LUA_TSTRING) luaL_checktype(L, base, LUA_TTABLE);
 }
 
-/* X-Amz-Date for now + offset, formatted again only when the second changes. */
-static const char *amz_date(client *c, long offset_seconds) {
-  time_t now = time(NULL) + (time_t)offset_seconds;
-  if (now != c->date_at || c->amz_date[0] == '\0') {
-    struct tm tm;
-    if (gmtime_r(&now, &tm) == NULL || strftime(c->amz_date, sizeof c->amz_date, "%Y%m%dT%H%M%SZ", &tm) != 16) {
-      c->amz_date[0] = '\0';
-      return NULL;
-    }
-    c->date_at = now;
-  }
-  return c->amz_date;
-}
-
-/* Encodes the message (a->msg), base64s it into the AWS body and signs: r
- * gets the body, the header lines ("Expect:" last) and the list over them.
- * Returns 0, the count of the failure it pushed, or BUILD_OOM (nothing
- * pushed; the caller raises once its own state is settled). */
+/* Encodes the message (a->msg: a table, or JSON text given its
+ * messaging_product) and builds the request into r (request.c): the body,
+ * the header lines ("Expect:" last) and the list over them. Returns 0, the
+ * count of the failure it pushed, or BUILD_OOM (nothing pushed; the caller
+ * raises once its own state is settled). */
 #define BUILD_OOM (-1)
 static int build_send(lua_State *L, client *c, const send_args *a, wa_request *r) {
-  size_t msg_len = 0, b64_len;
-  const char *msg = NULL, *date;
-  char payload_hash[65];
+  size_t msg_len = 0;
+  const char *msg = NULL;
+  wa_failure f;
   int rc;
 
   /* 1. the WhatsApp message as JSON bytes */
   if (lua_type(L, a->msg) == LUA_TSTRING) {
     msg = lua_tolstring(L, a->msg, &msg_len);
-    rc = wa_json_normalize_text(msg, msg_len, &c->json.box, a->product, &c->text, &c->json.err);
-    if (rc == 0 && c->text.len) {
-      msg = c->text.data;
-      msg_len = c->text.len;
+    rc = wa_json_normalize_text(msg, msg_len, &c->s.json.box, a->product, &c->s.text, &c->s.json.err);
+    if (rc == 0 && c->s.text.len) {
+      msg = c->s.text.data;
+      msg_len = c->s.text.len;
     }
   } else {
-    rc = wa_json_encode(L, a->msg, &c->json.text, &c->json.keys, a->product, &c->json.err);
+    rc = wa_json_encode(L, a->msg, &c->s.json.text, &c->s.json.keys, a->product, &c->s.json.err);
     if (rc == 0) {
-      msg = c->json.text.data;
-      msg_len = c->json.text.len;
+      msg = c->s.json.text.data;
+      msg_len = c->s.json.text.len;
     }
   }
   if (rc == -2) return BUILD_OOM;
   if (rc != 0) {
     /* the field is the path inside the message, as builders name it: text.body */
-    const char *f = c->json.err.field.len ? c->json.err.field.data : "message";
-    return push_failure(L, "invalid", c->json.err.message, f);
+    const char *field = c->s.json.err.field.len ? c->s.json.err.field.data : "message";
+    return push_failure(L, "invalid", c->s.json.err.message, field);
   }
-  if (msg_len > c->max_message_bytes) {
-    char why[160];
-    snprintf(why, sizeof why, "at most %lu bytes of JSON before base64 (got %lu)",
-             (unsigned long)c->max_message_bytes, (unsigned long)msg_len);
-    trim(&c->json.text, 0);
-    trim(&c->text, 0);
-    return push_failure(L, "invalid", why, "message");
+  /* 2.-4. the AWS body, the signature, the header lines */
+  switch (wa_request_build(&c->s, msg, msg_len, &a->w, r, &f)) {
+    case WA_BUILD_OK: return 0;
+    case WA_BUILD_FAILED: return push_failure(L, f.kind, f.message, f.field);
+    default: return BUILD_OOM;
   }
-  /* Lua checks these first; the C API guards any other caller. They go into
-   * the JSON body, which must be UTF-8 or the service refuses it whole. */
-  if (!wa_utf8_valid(a->id, a->id_len) || !wa_utf8_valid(a->ver, a->ver_len)) {
-    trim(&c->json.text, 0);
-    trim(&c->text, 0);
-    return push_failure(L, "invalid", "must be valid UTF-8",
-                        wa_utf8_valid(a->id, a->id_len) ? "meta_api_version" : "phone_number_id");
-  }
-  /* A CR or LF in a credential would inject a header line. */
-  if (has_crlf(a->akid, a->akid_len) || has_crlf(a->secret, a->secret_len) ||
-      (a->token && has_crlf(a->token, a->token_len))) {
-    trim(&c->json.text, 0);
-    trim(&c->text, 0);
-    return push_failure(L, "invalid", "must not contain CR or LF", "credentials");
-  }
-
-  /* 2. the AWS body: {"message":"<base64>","metaApiVersion":..,"originationPhoneNumberId":..} */
-  b64_len = wa_base64_len(msg_len);
-  wa_buf_clear(&r->body);
-  if (wa_buf_reserve(&r->body, b64_len + a->id_len + a->ver_len + 80) != 0) return BUILD_OOM;
-  wa_buf_addstr(&r->body, "{\"message\":\"");
-  wa_base64((const unsigned char *)msg, msg_len, r->body.data + r->body.len);
-  r->body.len += b64_len;
-  trim(&c->json.text, msg_len); /* the JSON text is no longer needed */
-  trim(&c->text, msg_len);
-  if (wa_buf_addstr(&r->body, "\",\"metaApiVersion\":") || wa_json_add_string(&r->body, a->ver, a->ver_len) ||
-      wa_buf_addstr(&r->body, ",\"originationPhoneNumberId\":") ||
-      wa_json_add_string(&r->body, a->id, a->id_len) || wa_buf_addc(&r->body, '}'))
-    return BUILD_OOM;
-
-  /* 3. sign */
-  date = amz_date(c, a->offset);
-  if (date == NULL) return push_failure(L, "invalid", "the clock cannot be read", "clock");
-  if (wa_hasher_sha256_hex(&c->keys.hasher, r->body.data, r->body.len, payload_hash) != 0) return BUILD_OOM;
-  if (!c->fixed_ok) return push_failure(L, "invalid", "cannot sign this request", "credentials");
-  rc = sigv4_sign_fixed(&c->fixed, a->akid, a->secret, a->secret_len, a->token, a->token_len, date, payload_hash,
-                        &c->keys, &c->sig);
-  if (rc == SIGV4_ENOMEM) return BUILD_OOM;
-  if (rc != SIGV4_OK) return push_failure(L, "invalid", "cannot sign this request", "credentials");
-
-  /* 4. the header lines, and the list libcurl reads them from */
-  wa_buf_clear(&r->lines);
-  if (add_line(&r->lines, "Host: ", c->host, c->host_len) ||
-      add_line(&r->lines, "Content-Type: ", "application/json", 16) ||
-      add_line(&r->lines, "X-Amz-Date: ", date, 16) ||
-      (a->token && add_line(&r->lines, "X-Amz-Security-Token: ", a->token, a->token_len)) ||
-      add_line(&r->lines, "Authorization: ", c->sig.authorization.data, c->sig.authorization.len) ||
-      add_line(&r->lines, "Accept: ", "application/json", 16) ||
-      add_line(&r->lines, "Expect:", "", 0))
-    return BUILD_OOM;
-  r->list = wa_http_list(&r->nodes, &r->lines);
-  if (r->list == NULL) return BUILD_OOM;
-  return 0;
 }
 
 /* ---- calls that mark the client busy ------------------------------------ */
@@ -707,7 +607,7 @@ static int send_body(lua_State *L) {
   if ((n = build_send(L, c, &x->a, &c->req)) != 0) return n < 0 ? fail_oom(L, c) : n;
   c->requests++;
   r = wa_http_perform(&c->http, "POST", c->url, c->req.list, c->req.body.data, c->req.body.len, x->limit_ms);
-  trim(&c->req.body, c->req.body.len);
+  wa_trim(&c->req.body, c->req.body.len);
   if (r != WA_HTTP_OK) return push_failure(L, http_kind(r), c->http.errbuf, NULL);
   return push_answer(L, &c->http);
 }
@@ -742,7 +642,7 @@ static int prepare_body(lua_State *L) {
   c->requests++;
   /* the whole request in one buffer, then one Lua string (pushing it may run
    * a finalizer: the client is busy, so its buffers stay until the guard ends) */
-  w = &c->text; /* free once build_send is over */
+  w = &c->s.text; /* free once build_send is over */
   wa_buf_clear(w);
   snprintf(length, sizeof length, "Content-Length: %lu\r\n\r\n", (unsigned long)c->req.body.len);
   if (wa_buf_reserve(w, c->req.lines.len + c->req.body.len + strlen(c->path) + 128 +
@@ -764,8 +664,8 @@ static int prepare_body(lua_State *L) {
   wa_buf_addstr(w, length);
   wa_buf_add(w, c->req.body.data, c->req.body.len);
   lua_pushlstring(L, w->data, w->len);
-  trim(w, w->len);
-  trim(&c->req.body, c->req.body.len);
+  wa_trim(w, w->len);
+  wa_trim(&c->req.body, c->req.body.len);
   return 1;
 }
 
@@ -813,16 +713,16 @@ static int request_body(lua_State *L) {
         return luaL_error(L, "request: headers must map strings to strings");
       k = lua_tolstring(L, -2, &kn);
       v = lua_tolstring(L, -1, &vn);
-      if (has_crlf(k, kn) || has_crlf(v, vn) || memchr(k, ':', kn) || kn == 0)
+      if (wa_has_crlf(k, kn) || wa_has_crlf(v, vn) || memchr(k, ':', kn) || kn == 0)
         return push_failure(L, "invalid", "header name or value is empty or holds CR, LF, NUL or ':'", k);
       if (++count > 48) return push_failure(L, "invalid", "more than 48 headers", NULL);
       if (wa_buf_add(&c->req.lines, k, kn) || wa_buf_addstr(&c->req.lines, vn ? ": " : ";") ||
-          add_line(&c->req.lines, "", v, vn))
+          wa_add_line(&c->req.lines, "", v, vn))
         return fail_oom(L, c);
       lua_pop(L, 1);
     }
   }
-  if (add_line(&c->req.lines, "Expect:", "", 0)) return fail_oom(L, c);
+  if (wa_add_line(&c->req.lines, "Expect:", "", 0)) return fail_oom(L, c);
   list = wa_http_list(&c->nodes, &c->req.lines);
   if (list == NULL) return fail_oom(L, c);
   c->requests++;
@@ -848,7 +748,7 @@ static int l_client_request(lua_State *L) {
   if (!lua_isnoneornil(L, 4)) luaL_checktype(L, 4, LUA_TTABLE);
   if (!is_token(x.method) || strlen(x.method) != x.method_len)
     return push_failure(L, "invalid", "method must be an HTTP token", "method");
-  if (has_crlf(x.url, x.url_len) || strchr(x.url, ' '))
+  if (wa_has_crlf(x.url, x.url_len) || strchr(x.url, ' '))
     return push_failure(L, "invalid", "URL holds a space, CR, LF or NUL", "url");
   headers = lua_isnoneornil(L, 4) ? 0 : 4; /* (before the push below fills slot 4 when there are 3 arguments) */
   lua_pushcfunction(L, request_body); /* first: see guarded */
@@ -927,7 +827,7 @@ static int batch_add_body(lua_State *L) {
   x->a.msg = 2;
   n = build_send(L, c, &x->a, &u->b.slots[i].req);
   if (n != 0) return n < 0 ? fail_oom(L, c) : n;
-  trim(&u->b.slots[i].http.body, 0); /* the answer it held was read */
+  wa_trim(&u->b.slots[i].http.body, 0); /* the answer it held was read */
   if (wa_batch_start(&u->b, i, c->url, x->limit_ms) != 0) return luaL_error(L, "%s", u->b.errbuf);
   c->requests++;
   lua_pushboolean(L, 1);
@@ -995,7 +895,7 @@ static int batch_result_body(lua_State *L) {
     u->http_version = s->http.http_version;
     n = 1 + push_answer(L, &s->http);
   }
-  trim(&s->req.body, s->req.body.len);
+  wa_trim(&s->req.body, s->req.body.len);
   return n;
 }
 
@@ -1068,7 +968,7 @@ static int l_client_stats(lua_State *L) {
   set_http_version(L, c->http.http_version);
   lua_pushnumber(L, (lua_Number)c->requests);
   lua_setfield(L, -2, "requests");
-  lua_pushnumber(L, (lua_Number)c->keys.derivations);
+  lua_pushnumber(L, (lua_Number)c->s.keys.derivations);
   lua_setfield(L, -2, "key_derivations");
   lua_pushnumber(L, (lua_Number)c->http.connects);
   lua_setfield(L, -2, "connections");
