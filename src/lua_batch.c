@@ -170,7 +170,10 @@ static int l_batch_stats(lua_State *L) {
 
 static int l_batch_close(lua_State *L) {
   wa_batch_ud *u = (wa_batch_ud *)luaL_checkudata(L, 1, BATCH_MT);
-  if (!wa_guard_close(&u->guard)) return 0; /* called from a finalizer in the middle of a call */
+  /* called from a finalizer in the middle of a call: released when it ends.
+   * open stays set until then (unlike a client's): batch_release frees only
+   * while it is set. */
+  if (!wa_guard_close(&u->guard)) return 0;
   batch_release(u); /* idempotent */
   return 0;
 }

@@ -372,7 +372,7 @@ static int l_client_stats(lua_State *L) {
 static int l_client_close(lua_State *L) {
   wa_client *c = (wa_client *)luaL_checkudata(L, 1, CLIENT_MT);
   if (!wa_guard_close(&c->guard)) { /* called from a finalizer in the middle of a send */
-    c->open = 0;
+    c->open = 0; /* closed from now on; released when the send ends (client_release does not look at open) */
     return 0;
   }
   client_release(c); /* idempotent */
