@@ -1,8 +1,9 @@
 /* The response parser: raw answer bytes -> what client:send reads from them.
  * The input is a raw HTTP answer as libcurl hands it over: header lines up to
  * the first blank line (walked by wa_http_next_header and searched by
- * wa_http_header with the buffer sizes core.c uses), then the body (turned
- * into Lua values by wa_json_decode, as push_answer does, and encoded again). */
+ * wa_http_header with the buffer sizes lua_batch.c uses), then the body
+ * (turned into Lua values by wa_json_decode, as wa_push_answer in lua_util.c
+ * does, and encoded again). */
 #include "fuzz.h"
 
 #include "../src/http.h"
@@ -16,7 +17,7 @@ static int decode_body(lua_State *L) {
   const body_arg *b = (const body_arg *)lua_touserdata(L, 1);
   wa_json_scratch *s;
   int rc;
-  if (wa_json_decode(L, b->body, b->len) != 0) return 0; /* not JSON: push_answer keeps the text */
+  if (wa_json_decode(L, b->body, b->len) != 0) return 0; /* not JSON: wa_push_answer keeps the text */
   /* what the Lua layer may do with an answer it got: encode it again */
   s = (wa_json_scratch *)lua_newuserdata(L, sizeof *s);
   memset(s, 0, sizeof *s);
@@ -43,7 +44,7 @@ static void walk_headers(const wa_http *h) {
     CHECK(value >= name + name_len && value + value_len <= end);
     CHECK(memchr(value, '\n', value_len) == NULL);
   }
-  /* the lookups push_answer makes, and the edge sizes of the out buffer */
+  /* the lookups wa_push_answer makes, and the edge sizes of the out buffer */
   n = wa_http_header(h, "x-amzn-RequestId", rid, sizeof rid);
   CHECK(n < 0 || (strlen(rid) <= (size_t)n && strlen(rid) < sizeof rid));
   wa_http_header(h, "x-amzn-ErrorType", etype, sizeof etype);

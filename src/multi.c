@@ -1,4 +1,4 @@
-#include "batch.h"
+#include "multi.h"
 
 #include <stdio.h>
 #include <stdlib.h>

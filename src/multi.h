@@ -1,12 +1,12 @@
 /* Batches: many signed requests in flight on one libcurl multi handle (HTTP/2
  * streams on one connection when the endpoint offers it, else a pool of
  * keep-alive connections). Bytes only: no Lua, no policy. The caller (the
- * Lua binding in core.c) builds each request into a slot, starts it, runs
+ * Lua binding in lua_batch.c) builds each request into a slot, starts it, runs
  * the multi handle and reads what completed; retries, pacing and ordering
  * are Lua's. A wa_batch lives inside a userdata whose __gc calls
  * wa_batch_free, so nothing leaks whatever happens in Lua meanwhile. */
-#ifndef WA_BATCH_H
-#define WA_BATCH_H
+#ifndef WA_MULTI_H
+#define WA_MULTI_H
 
 #include <curl/curl.h>
 #include <stddef.h>
