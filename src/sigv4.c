@@ -1,4 +1,4 @@
-/* AWS Signature Version 4, header variant (reference/aws-api.md section 3.1).
+/* AWS Signature Version 4, header variant (docs/REFERENCES.md: SigV4).
  *
  * All working memory lives in the caller's sigv4_out buffers (scratch for
  * the normalized path, the query pairs and the "AWS4"+secret key), so a
