@@ -189,25 +189,29 @@ RUN.numbers = function(client)
   return { phoneNumbers = whatsapp.array(numbers) }, #lines > 0 and table.concat(lines, "\n") or nil
 end
 
---- Runs the command line argv (a list of strings, as `arg`); io_ holds
--- stdin, stdout and stderr (file handles). Returns the exit status.
-function M.main(argv, io_)
-  local out, err_out = io_.stdout, io_.stderr
-  local opts, rest = parse(argv)
-  local json = opts and opts.json or false
-  local function usage(problem, help)
-    if json then
-      err_out:write(whatsapp.encode { error = { code = "UsageError", message = problem } }, "\n")
-    else
-      err_out:write("whatsapp: ", problem, "\n", help or "Run 'whatsapp --help' for the commands.", "\n")
-    end
-    return USAGE
+-- Reports a usage problem on err_out (as JSON with --json); returns USAGE.
+local function usage(err_out, json, problem, help)
+  if json then
+    err_out:write(whatsapp.encode { error = { code = "UsageError", message = problem } }, "\n")
+  else
+    err_out:write("whatsapp: ", problem, "\n", help or "Run 'whatsapp --help' for the commands.", "\n")
   end
-  if not opts then return usage(rest) end
-  if opts.version then
-    out:write(json and whatsapp.encode { version = whatsapp._VERSION } or whatsapp._VERSION, "\n")
-    return OK
+  return USAGE
+end
+
+-- Reports an error of the library on err_out; returns the exit status.
+local function failed(err_out, json, err)
+  if json then
+    err_out:write(whatsapp.encode(error_fields(err)), "\n")
+  else
+    err_out:write("whatsapp: ", terminal_safe(tostring(err)), "\n")
   end
+  return err.code == "ParamValidationError" and USAGE or FAILED
+end
+
+-- The command the line names and its arguments; or nil and the exit status
+-- when there is nothing to run (help was asked for, or a usage problem).
+local function pick_command(opts, rest, out, err_out, json)
   local name = rest[1]
   if name == "help" then
     name = rest[2]
@@ -216,53 +220,66 @@ function M.main(argv, io_)
   if name == nil then
     if opts.help then
       out:write(usage_text())
-      return OK
+      return nil, OK
     end
-    return usage("no command given", usage_text())
+    return nil, usage(err_out, json, "no command given", usage_text())
   end
   local command = COMMANDS[name]
-  if not command then return usage("unknown command '" .. name .. "'") end
+  if not command then return nil, usage(err_out, json, "unknown command '" .. name .. "'") end
   if opts.help then
     out:write(command_help(name))
-    return OK
+    return nil, OK
   end
   local args = { unpack(rest, 2) }
   if #args < command.min or #args > command.max then
-    return usage(name .. ": expected " .. (command.args ~= "" and command.args or "no arguments")
+    return nil, usage(err_out, json, name .. ": expected " .. (command.args ~= "" and command.args or "no arguments")
       .. ", got " .. #args .. " argument" .. (#args == 1 and "" or "s"),
       "Run 'whatsapp " .. name .. " --help' for more.")
   end
+  return name, args
+end
 
-  local function failed(err)
-    if json then
-      err_out:write(whatsapp.encode(error_fields(err)), "\n")
-    else
-      err_out:write("whatsapp: ", terminal_safe(tostring(err)), "\n")
-    end
-    return err.code == "ParamValidationError" and USAGE or FAILED
-  end
+-- Makes the client, runs the command and prints its result; returns the exit status.
+local function run_command(name, args, opts, io_, json)
+  local out, err_out = io_.stdout, io_.stderr
   local client, cerr = whatsapp.new { profile = opts.profile, region = opts.region,
     endpoint = opts["endpoint-url"], phone_number_id = opts["phone-number-id"] }
   if not client then
     local option = cerr.field and OPTION_OF[cerr.field]
     if option then cerr.message = cerr.message .. " (on the command line: " .. option .. ")" end
-    return failed(cerr)
+    return failed(err_out, json, cerr)
   end
-  if not command.any_number and client.phone_number_id == nil then
+  if not COMMANDS[name].any_number and client.phone_number_id == nil then
     client:close()
-    return usage(name .. ": no origination phone number: give --phone-number-id ID or set WHATSAPP_PHONE_NUMBER_ID "
-      .. "('whatsapp numbers' lists yours)")
+    return usage(err_out, json, name .. ": no origination phone number: give --phone-number-id ID or set "
+      .. "WHATSAPP_PHONE_NUMBER_ID ('whatsapp numbers' lists yours)")
   end
   local result, second, problem = RUN[name](client, args, io_)
   client:close()
-  if problem then return usage(problem) end
-  if not result then return failed(second) end
+  if problem then return usage(err_out, json, problem) end
+  if not result then return failed(err_out, json, second) end
   if json then
     out:write(whatsapp.encode(result), "\n")
   elseif second then
     out:write(terminal_safe(second), "\n")
   end
   return OK
+end
+
+--- Runs the command line argv (a list of strings, as `arg`); io_ holds
+-- stdin, stdout and stderr (file handles). Returns the exit status.
+function M.main(argv, io_)
+  local out, err_out = io_.stdout, io_.stderr
+  local opts, rest = parse(argv)
+  local json = opts and opts.json or false
+  if not opts then return usage(err_out, json, rest) end
+  if opts.version then
+    out:write(json and whatsapp.encode { version = whatsapp._VERSION } or whatsapp._VERSION, "\n")
+    return OK
+  end
+  local name, args = pick_command(opts, rest, out, err_out, json)
+  if not name then return args end
+  return run_command(name, args, opts, io_, json)
 end
 
 return M

@@ -116,6 +116,188 @@ local function parse_endpoint(endpoint)
 end
 M.parse_endpoint = parse_endpoint
 
+-- The profile's settings in the config file, read only when an option and
+-- the environment leave a setting open. files: {getenv =, profile =}; the
+-- first read leaves props and file there, or broken (why it failed).
+local function setting(files, key)
+  if files.props == nil and files.broken == nil then
+    files.props, files.file = shared.config_profile(files.getenv, files.profile)
+    if not files.props then files.broken, files.file = files.file, nil end
+  end
+  return shared.get(files.props, key)
+end
+
+local function broken_error(files)
+  return errors.credentials("shared files (profile \"" .. files.profile .. "\"): " .. files.broken)
+end
+
+-- Each step below settles some fields of cfg and returns nil, or the error
+-- that ends resolve. A wrong type raises, one level deeper than resolve.
+
+local function resolve_region(cfg, opts, files)
+  local getenv = files.getenv
+  cfg.region = opts.region or nonempty(getenv("AWS_REGION")) or nonempty(getenv("AWS_DEFAULT_REGION"))
+    or setting(files, "region")
+  if files.broken then return broken_error(files) end
+  if not cfg.region then
+    return errors.validation("region", "no region: pass region = \"us-east-1\", set AWS_REGION, "
+      .. "or set region in the profile \"" .. files.profile .. "\" of the AWS config file")
+  end
+  local bad = params.region(cfg.region)
+  if bad then return errors.validation("region", bad) end
+end
+
+-- An option, else the environment variable, else the profile's setting, as a boolean.
+local function flag(opt, files, env_name, key)
+  if opt ~= nil then return opt end
+  return truthy(nonempty(files.getenv(env_name)) or setting(files, key))
+end
+
+-- The endpoint configured outside the code (environment, then the profile's
+-- services section, then its endpoint_url), unless that is switched off.
+local function configured_endpoint(files)
+  local getenv = files.getenv
+  if truthy(nonempty(getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"))
+      or setting(files, "ignore_configured_endpoint_urls")) then
+    return nil
+  end
+  local endpoint = nonempty(getenv("AWS_ENDPOINT_URL_SOCIALMESSAGING")) or nonempty(getenv("AWS_ENDPOINT_URL"))
+  if endpoint == nil then
+    setting(files, "services")
+    endpoint = shared.service_endpoint(files.props, files.file, "socialmessaging") or setting(files, "endpoint_url")
+  end
+  return endpoint
+end
+
+local function resolve_endpoint(cfg, opts, files)
+  local use_fips = flag(opts.use_fips, files, "AWS_USE_FIPS_ENDPOINT", "use_fips_endpoint")
+  local use_dualstack = flag(opts.use_dualstack, files, "AWS_USE_DUALSTACK_ENDPOINT", "use_dualstack_endpoint")
+  local endpoint = opts.endpoint
+  if endpoint == nil then endpoint = configured_endpoint(files) end
+  if files.broken then return broken_error(files) end
+  local why
+  endpoint, why = M.endpoint_rules { region = cfg.region, use_fips = use_fips, use_dualstack = use_dualstack,
+    endpoint = endpoint }
+  if not endpoint then return errors.validation("endpoint", why) end
+  local ep
+  ep, why = parse_endpoint(endpoint)
+  if not ep then return errors.validation("endpoint", why) end
+  cfg.endpoint = endpoint
+  cfg.url, cfg.host, cfg.path = ep.url, ep.host_header, ep.path
+  cfg.use_fips, cfg.use_dualstack = use_fips, use_dualstack
+end
+
+local function resolve_whatsapp(cfg, opts, files)
+  local getenv = files.getenv
+  cfg.phone_number_id = opts.phone_number_id or nonempty(getenv("WHATSAPP_PHONE_NUMBER_ID"))
+  if cfg.phone_number_id then
+    local bad = params.phone_number_id(cfg.phone_number_id)
+    if bad then return errors.validation("phone_number_id", bad) end
+  end
+
+  cfg.meta_api_version = opts.meta_api_version or nonempty(getenv("WHATSAPP_META_API_VERSION"))
+    or M.DEFAULT_META_API_VERSION
+  local bad = params.meta_api_version(cfg.meta_api_version)
+  if bad then return errors.validation("meta_api_version", bad) end
+end
+
+local function resolve_ca_file(cfg, opts, files)
+  cfg.ca_file = opts.ca_file or nonempty(files.getenv("AWS_CA_BUNDLE")) or setting(files, "ca_bundle")
+  if files.broken then return broken_error(files) end
+  if cfg.ca_file then
+    -- checked, not read (libcurl reads it): a regular file, so nothing blocks on a FIFO
+    local _, unusable, kind = shared.read_file(cfg.ca_file, 0)
+    if kind == "not_regular" then return errors.validation("ca_file", unusable) end
+    if kind then return errors.validation("ca_file", "cannot be read: " .. cfg.ca_file) end
+  end
+end
+
+local function resolve_timeouts(cfg, opts)
+  for _, name in ipairs { "connect_timeout", "timeout" } do
+    local v = opts[name]
+    if v ~= nil and not (v > 0 and v <= 86400) then
+      return errors.validation(name, "must be a number of seconds in (0, 86400]")
+    end
+  end
+  cfg.connect_timeout = opts.connect_timeout or 3
+  cfg.timeout = opts.timeout or 10
+end
+
+local function resolve_max_attempts(cfg, opts, files)
+  local attempts = opts.max_attempts
+    or tonumber(nonempty(files.getenv("AWS_MAX_ATTEMPTS")) or setting(files, "max_attempts") or 3)
+  if files.broken then return broken_error(files) end
+  if not attempts or attempts < 1 or attempts % 1 ~= 0 then
+    return errors.validation("max_attempts", "must be a whole number >= 1")
+  end
+  cfg.max_attempts = attempts
+end
+
+-- retry tuning beyond max_attempts (retry.lua has the defaults and why)
+local function resolve_backoff(cfg, opts)
+  cfg.on_retry = opts.on_retry
+  cfg.backoff = {}
+  for k, v in pairs(retry.BACKOFF) do cfg.backoff[k] = v end
+  for k, v in pairs(opts.backoff or {}) do
+    if cfg.backoff[k] == nil then error("whatsapp.new: unknown backoff option '" .. tostring(k) .. "'", 4) end
+    if type(v) ~= "number" then
+      error("whatsapp.new: backoff." .. k .. " must be a number (got " .. type(v) .. ")", 4)
+    end
+    if not (v >= 0 and v <= 3600) then
+      return errors.validation("backoff." .. k, "must be a number of seconds in [0, 3600]")
+    end
+    cfg.backoff[k] = v
+  end
+end
+
+local function resolve_retry_quota(cfg, opts)
+  local quota = opts.retry_quota
+  if quota == true then
+    error("whatsapp.new: retry_quota must be a number of tokens, or false for no quota", 4)
+  elseif quota ~= nil and quota ~= false and not (quota >= 0 and quota % 1 == 0) then
+    return errors.validation("retry_quota", "must be a whole number of tokens >= 0, or false for no quota")
+  end
+  if quota == nil then quota = retry.QUOTA_CAPACITY end
+  cfg.retry_quota = quota
+end
+
+local function resolve_deadline(cfg, opts)
+  if opts.deadline ~= nil and not (opts.deadline > 0 and opts.deadline <= 86400) then
+    return errors.validation("deadline", "must be a number of seconds in (0, 86400]")
+  end
+  cfg.deadline = opts.deadline
+  cfg.allow_blocking_credential_process = opts.allow_blocking_credential_process
+end
+
+local function resolve_user_agent(cfg, opts)
+  if opts.user_agent then
+    local bad = params.user_agent(opts.user_agent)
+    if bad then return errors.validation("user_agent", bad) end
+  end
+  cfg.user_agent = opts.user_agent
+end
+
+-- libcurl blocks: inside nginx it would freeze every request of the
+-- worker, so there the cosocket transport is the default; "curl" stays
+-- possible for code that runs where blocking is fine (ngx.run_worker_thread).
+local function resolve_transport(cfg, opts)
+  local in_nginx = require("whatsapp.transport.resty").in_nginx()
+  cfg.transport = opts.transport or (in_nginx and "resty" or "curl")
+  if cfg.transport ~= "curl" and cfg.transport ~= "resty" then
+    return errors.validation("transport", 'must be "curl" or "resty" (cosockets, inside OpenResty/nginx)')
+  end
+  if cfg.transport == "resty" and not in_nginx then
+    return errors.validation("transport", '"resty" needs nginx with ngx_lua (cosockets)')
+  end
+end
+
+-- In this order; the first error ends resolve.
+local STEPS = {
+  resolve_region, resolve_endpoint, resolve_whatsapp, resolve_ca_file, resolve_timeouts,
+  resolve_max_attempts, resolve_backoff, resolve_retry_quota, resolve_deadline, resolve_user_agent,
+  resolve_transport,
+}
+
 --- opts: the table given to whatsapp.new; getenv: os.getenv or a stand-in.
 function M.resolve(opts, getenv)
   opts = opts or {}
@@ -126,140 +308,10 @@ function M.resolve(opts, getenv)
   getenv = getenv or os.getenv
   local profile = shared.profile_name(opts.profile, getenv)
   local cfg = { credentials = opts.credentials, profile = profile, profile_explicit = opts.profile ~= nil }
-
-  -- The profile's settings in the config file, read only when an option and
-  -- the environment leave a setting open.
-  local props, file, broken
-  local function setting(key)
-    if props == nil and broken == nil then
-      props, file = shared.config_profile(getenv, profile)
-      if not props then broken, file = file, nil end
-    end
-    return shared.get(props, key)
-  end
-  local function broken_error()
-    return errors.credentials("shared files (profile \"" .. profile .. "\"): " .. broken)
-  end
-
-  cfg.region = opts.region or nonempty(getenv("AWS_REGION")) or nonempty(getenv("AWS_DEFAULT_REGION"))
-    or setting("region")
-  if broken then return nil, broken_error() end
-  if not cfg.region then
-    return nil, errors.validation("region", "no region: pass region = \"us-east-1\", set AWS_REGION, "
-      .. "or set region in the profile \"" .. profile .. "\" of the AWS config file")
-  end
-  local bad = params.region(cfg.region)
-  if bad then return nil, errors.validation("region", bad) end
-
-  local use_fips, use_dualstack = opts.use_fips, opts.use_dualstack
-  if use_fips == nil then
-    use_fips = truthy(nonempty(getenv("AWS_USE_FIPS_ENDPOINT")) or setting("use_fips_endpoint"))
-  end
-  if use_dualstack == nil then
-    use_dualstack = truthy(nonempty(getenv("AWS_USE_DUALSTACK_ENDPOINT")) or setting("use_dualstack_endpoint"))
-  end
-  local endpoint = opts.endpoint
-  if endpoint == nil and not truthy(nonempty(getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"))
-      or setting("ignore_configured_endpoint_urls")) then
-    endpoint = nonempty(getenv("AWS_ENDPOINT_URL_SOCIALMESSAGING")) or nonempty(getenv("AWS_ENDPOINT_URL"))
-    if endpoint == nil then
-      setting("services")
-      endpoint = shared.service_endpoint(props, file, "socialmessaging") or setting("endpoint_url")
-    end
-  end
-  if broken then return nil, broken_error() end
-  local why
-  endpoint, why = M.endpoint_rules { region = cfg.region, use_fips = use_fips, use_dualstack = use_dualstack,
-    endpoint = endpoint }
-  if not endpoint then return nil, errors.validation("endpoint", why) end
-  local ep
-  ep, why = parse_endpoint(endpoint)
-  if not ep then return nil, errors.validation("endpoint", why) end
-  cfg.endpoint = endpoint
-  cfg.url, cfg.host, cfg.path = ep.url, ep.host_header, ep.path
-  cfg.use_fips, cfg.use_dualstack = use_fips, use_dualstack
-
-  cfg.phone_number_id = opts.phone_number_id or nonempty(getenv("WHATSAPP_PHONE_NUMBER_ID"))
-  if cfg.phone_number_id then
-    bad = params.phone_number_id(cfg.phone_number_id)
-    if bad then return nil, errors.validation("phone_number_id", bad) end
-  end
-
-  cfg.meta_api_version = opts.meta_api_version or nonempty(getenv("WHATSAPP_META_API_VERSION"))
-    or M.DEFAULT_META_API_VERSION
-  bad = params.meta_api_version(cfg.meta_api_version)
-  if bad then return nil, errors.validation("meta_api_version", bad) end
-
-  cfg.ca_file = opts.ca_file or nonempty(getenv("AWS_CA_BUNDLE")) or setting("ca_bundle")
-  if broken then return nil, broken_error() end
-  if cfg.ca_file then
-    -- checked, not read (libcurl reads it): a regular file, so nothing blocks on a FIFO
-    local _, unusable, kind = shared.read_file(cfg.ca_file, 0)
-    if kind == "not_regular" then return nil, errors.validation("ca_file", unusable) end
-    if kind then return nil, errors.validation("ca_file", "cannot be read: " .. cfg.ca_file) end
-  end
-
-  for _, name in ipairs { "connect_timeout", "timeout" } do
-    local v = opts[name]
-    if v ~= nil and not (v > 0 and v <= 86400) then
-      return nil, errors.validation(name, "must be a number of seconds in (0, 86400]")
-    end
-  end
-  cfg.connect_timeout = opts.connect_timeout or 3
-  cfg.timeout = opts.timeout or 10
-
-  local attempts = opts.max_attempts
-    or tonumber(nonempty(getenv("AWS_MAX_ATTEMPTS")) or setting("max_attempts") or 3)
-  if broken then return nil, broken_error() end
-  if not attempts or attempts < 1 or attempts % 1 ~= 0 then
-    return nil, errors.validation("max_attempts", "must be a whole number >= 1")
-  end
-  cfg.max_attempts = attempts
-
-  -- retry tuning beyond max_attempts (retry.lua has the defaults and why)
-  cfg.on_retry = opts.on_retry
-  cfg.backoff = {}
-  for k, v in pairs(retry.BACKOFF) do cfg.backoff[k] = v end
-  for k, v in pairs(opts.backoff or {}) do
-    if cfg.backoff[k] == nil then error("whatsapp.new: unknown backoff option '" .. tostring(k) .. "'", 3) end
-    if type(v) ~= "number" then
-      error("whatsapp.new: backoff." .. k .. " must be a number (got " .. type(v) .. ")", 3)
-    end
-    if not (v >= 0 and v <= 3600) then
-      return nil, errors.validation("backoff." .. k, "must be a number of seconds in [0, 3600]")
-    end
-    cfg.backoff[k] = v
-  end
-  local quota = opts.retry_quota
-  if quota == true then
-    error("whatsapp.new: retry_quota must be a number of tokens, or false for no quota", 3)
-  elseif quota ~= nil and quota ~= false and not (quota >= 0 and quota % 1 == 0) then
-    return nil, errors.validation("retry_quota", "must be a whole number of tokens >= 0, or false for no quota")
-  end
-  if quota == nil then quota = retry.QUOTA_CAPACITY end
-  cfg.retry_quota = quota
-  if opts.deadline ~= nil and not (opts.deadline > 0 and opts.deadline <= 86400) then
-    return nil, errors.validation("deadline", "must be a number of seconds in (0, 86400]")
-  end
-  cfg.deadline = opts.deadline
-  cfg.allow_blocking_credential_process = opts.allow_blocking_credential_process
-
-  if opts.user_agent then
-    bad = params.user_agent(opts.user_agent)
-    if bad then return nil, errors.validation("user_agent", bad) end
-  end
-  cfg.user_agent = opts.user_agent
-
-  -- libcurl blocks: inside nginx it would freeze every request of the
-  -- worker, so there the cosocket transport is the default; "curl" stays
-  -- possible for code that runs where blocking is fine (ngx.run_worker_thread).
-  local in_nginx = require("whatsapp.transport.resty").in_nginx()
-  cfg.transport = opts.transport or (in_nginx and "resty" or "curl")
-  if cfg.transport ~= "curl" and cfg.transport ~= "resty" then
-    return nil, errors.validation("transport", 'must be "curl" or "resty" (cosockets, inside OpenResty/nginx)')
-  end
-  if cfg.transport == "resty" and not in_nginx then
-    return nil, errors.validation("transport", '"resty" needs nginx with ngx_lua (cosockets)')
+  local files = { getenv = getenv, profile = profile }
+  for _, step in ipairs(STEPS) do
+    local err = step(cfg, opts, files)
+    if err then return nil, err end
   end
   return cfg
 end

@@ -29,6 +29,26 @@ local DEFAULT_LABELS = {
   session_token = "session token", expiration = "expiration",
 }
 
+-- What is wrong with the value v of the field name, or nil (a session
+-- token may be absent).
+local function field_problem(name, v)
+  if v == nil and name == "session_token" then return nil end
+  if type(v) ~= "string" then
+    return v == nil and "is missing" or "must be a string"
+  end
+  local bad = params[name](v)
+  return bad and ("must not be empty" == bad and "is empty" or bad)
+end
+
+-- An expiration as epoch seconds: nil when the source gave none, false
+-- when what it gave is not a time.
+local function expiration_time(expiration)
+  if expiration == nil then return nil end
+  if type(expiration) == "string" then return time.parse_iso8601(expiration) or false end
+  if type(expiration) ~= "number" or expiration ~= expiration then return false end
+  return expiration
+end
+
 --- Builds the credentials a provider found.
 -- c: {access_key_id, secret_access_key, session_token?, expiration?}
 --   (expiration: epoch seconds, or ISO 8601 text);
@@ -39,28 +59,12 @@ local DEFAULT_LABELS = {
 function M.make(provider, c, labels, refresh)
   labels = labels or DEFAULT_LABELS
   for _, name in ipairs(FIELDS) do
-    local v = c[name]
-    if v ~= nil or name ~= "session_token" then
-      local bad
-      if type(v) ~= "string" then
-        bad = v == nil and "is missing" or "must be a string"
-      else
-        bad = params[name](v)
-        bad = bad and ("must not be empty" == bad and "is empty" or bad)
-      end
-      if bad then return nil, M.fail(provider, (labels[name] or name) .. " " .. bad) end
-    end
+    local bad = field_problem(name, c[name])
+    if bad then return nil, M.fail(provider, (labels[name] or name) .. " " .. bad) end
   end
-  local expiration = c.expiration
-  if expiration ~= nil then
-    if type(expiration) == "string" then
-      expiration = time.parse_iso8601(expiration)
-    elseif type(expiration) ~= "number" or expiration ~= expiration then
-      expiration = nil
-    end
-    if not expiration then
-      return nil, M.fail(provider, (labels.expiration or "expiration") .. " is not an ISO 8601 time")
-    end
+  local expiration = expiration_time(c.expiration)
+  if expiration == false then
+    return nil, M.fail(provider, (labels.expiration or "expiration") .. " is not an ISO 8601 time")
   end
   return {
     access_key_id = c.access_key_id,

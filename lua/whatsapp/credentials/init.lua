@@ -277,6 +277,39 @@ function Provider:start(now, by, left)
   return self:refresh(now, fetch_by, by ~= nil)
 end
 
+-- The results of get from a step below that settled it: the credentials,
+-- or nil and an error (as many values as get returns there).
+local function settled(c, err)
+  if err == nil then return c end
+  return c, err
+end
+
+-- The refresh this caller waited for is over: true and its outcome when
+-- that settles get; nothing when this caller must fetch.
+local function outcome_of_wait(self, current, left)
+  if self.error then
+    if current and left > M.MANDATORY then return true, current end
+    return true, nil, copy(self.error)
+  end
+  if current and left > 0 then return true, current end
+  -- (a credentials function's answer is not kept: ask it ourselves)
+end
+
+-- Another caller is fetching: takes its fetch over if it is stale, or
+-- waits for it. True and the results of get when this caller cannot wait;
+-- nothing when it goes round again.
+local function wait_for_fetch(self, current, left, by)
+  if stale(self.refreshing) then
+    self.refreshing = false -- its caller never comes back: take the fetch over
+  elseif by and monotonic() >= by then
+    return true, nil, deadline_error("another caller was fetching credentials")
+  elseif not self.wait() then
+    if left and left > 0 then return true, current end
+    return true, nil, errors.credentials("another caller is fetching credentials, and this one cannot wait for it "
+      .. "(it does not run in a coroutine)")
+  end
+end
+
 --- The credentials to sign with now, or nil and an error. limit: seconds
 -- the caller has (what its deadline leaves); nil: no deadline.
 function Provider:get(limit)
@@ -288,26 +321,14 @@ function Provider:get(limit)
     local left = current and current.expiration and current.expiration - now
     if current and (not left or left > M.ADVISORY) then return current end
     if waited_for and self.generation ~= waited_for then
-      -- the refresh this caller waited for is over: take its outcome
-      if self.error then
-        if current and left > M.MANDATORY then return current end
-        return nil, copy(self.error)
-      end
-      if current and left > 0 then return current end
-      -- (a credentials function's answer is not kept: ask it ourselves)
+      local done, c, err = outcome_of_wait(self, current, left)
+      if done then return settled(c, err) end
     end
     if not self.refreshing then return self:start(now, by, left) end
     if left and left > M.MANDATORY then return current end
     waited_for = waited_for or self.generation
-    if stale(self.refreshing) then
-      self.refreshing = false -- its caller never comes back: take the fetch over
-    elseif by and monotonic() >= by then
-      return nil, deadline_error("another caller was fetching credentials")
-    elseif not self.wait() then
-      if left and left > 0 then return current end
-      return nil, errors.credentials("another caller is fetching credentials, and this one cannot wait for it "
-        .. "(it does not run in a coroutine)")
-    end
+    local done, c, err = wait_for_fetch(self, current, left, by)
+    if done then return settled(c, err) end
   end
 end
 
