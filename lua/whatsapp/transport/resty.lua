@@ -297,6 +297,66 @@ local function read_answer(st, max, head_only)
   return status, headers, body, keep
 end
 
+-- The budgets of one exchange: the connect timeout (ms) and when the whole
+-- exchange must end (ngx.now() time), limit_ms lowering the configured ones.
+local function budget(self, limit_ms)
+  ngx.update_time()
+  local started = ngx.now()
+  local connect_ms, total_ms = self.connect_ms, self.timeout_ms
+  if limit_ms and limit_ms < total_ms then total_ms = limit_ms end
+  if connect_ms > total_ms then connect_ms = total_ms end
+  return connect_ms, started + total_ms / 1000
+end
+
+-- A connection to the server: a pooled one, or a new one (TLS handshake
+-- done for https), counted. -> sock, reused | nil, kind, message
+local function open(self, connect_ms)
+  local sock = ngx.socket.tcp()
+  sock:settimeout(connect_ms)
+  local ok, err = sock:connect(self.connect_to, self.port,
+    { pool = self.pool, pool_size = POOL_SIZE, backlog = BACKLOG })
+  if not ok then
+    if err == "timeout" then return nil, "connect_timeout", "connect timed out" end
+    return nil, "connect", err
+  end
+  if sock:getreusedtimes() > 0 then
+    self.reused = self.reused + 1
+    return sock, true
+  end
+  self.connections = self.connections + 1
+  if self.scheme == "https" then
+    ok, err = tls_handshake(sock, self.server_name)
+    if not ok then
+      sock:close()
+      if err == "timeout" then return nil, "connect_timeout", "TLS handshake timed out" end
+      return nil, "tls", err
+    end
+  end
+  return sock, false
+end
+
+-- Sends the request and reads the answer.
+-- -> status, headers, body, keep | nil, err
+local function send_and_read(st, request, max, head_only)
+  local sent, err = st.sock:send(request)
+  if not sent then return nil, err end
+  return read_answer(st, max, head_only)
+end
+
+-- A stale pooled connection: closed by the server while it idled, so
+-- nothing of this request was answered; anything else is not resent.
+local function stale(reused, st, err)
+  return reused and not st.got
+    and (err == "closed" or err == "connection reset by peer" or err == "broken pipe")
+end
+
+-- The failure of an exchange whose request was sent. -> nil, kind, message
+local function failed(err)
+  if err == "timeout" then return nil, "timeout", "no answer in time" end
+  if err and (err:find("^malformed") or err:find("larger than", 1, true)) then return nil, "response", err end
+  return nil, "lost", "the connection failed after the request was sent (" .. tostring(err) .. ")"
+end
+
 -- One exchange of raw request bytes within limit_ms (else the configured
 -- timeout); head_only: the answer has no body (a HEAD request). A
 -- kept-alive connection the server closed while it idled is detected on
@@ -306,64 +366,25 @@ end
 function Transport:exchange(request, limit_ms, head_only)
   local why = M.unavailable()
   if why then return nil, "unavailable", why end
-  ngx.update_time()
-  local started = ngx.now()
-  local connect_ms, total_ms = self.connect_ms, self.timeout_ms
-  if limit_ms and limit_ms < total_ms then total_ms = limit_ms end
-  if connect_ms > total_ms then connect_ms = total_ms end
-  local ends_at = started + total_ms / 1000
+  local connect_ms, ends_at = budget(self, limit_ms)
 
   for _ = 1, 2 do
-    local sock = ngx.socket.tcp()
-    sock:settimeout(connect_ms)
-    local ok, err = sock:connect(self.connect_to, self.port,
-      { pool = self.pool, pool_size = POOL_SIZE, backlog = BACKLOG })
-    if not ok then
-      if err == "timeout" then return nil, "connect_timeout", "connect timed out" end
-      return nil, "connect", err
-    end
-    local reused = sock:getreusedtimes() > 0
-    if not reused then
-      self.connections = self.connections + 1
-      if self.scheme == "https" then
-        ok, err = tls_handshake(sock, self.server_name)
-        if not ok then
-          sock:close()
-          if err == "timeout" then return nil, "connect_timeout", "TLS handshake timed out" end
-          return nil, "tls", err
-        end
-      end
-    else
-      self.reused = self.reused + 1
-    end
+    local sock, reused, message = open(self, connect_ms)
+    if not sock then return nil, reused, message end
     local left = (ends_at - ngx.now()) * 1000
     if left < 1 then
       sock:close()
       return nil, "connect_timeout", "no time left after connecting"
     end
     sock:settimeout(left)
-    local sent
-    sent, err = sock:send(request)
-    local status, headers, body, keep
     local st = { sock = sock, ends_at = ends_at, got = false, rest = "", pos = 1 }
-    if sent then
-      status, headers, body, keep = read_answer(st, self.max_response, head_only)
-      if not status then err = headers end
-    end
+    local status, headers, body, keep = send_and_read(st, request, self.max_response, head_only)
     if status then
       if not (keep and sock:setkeepalive(IDLE_MS, POOL_SIZE)) then sock:close() end
       return status, headers, body
     end
     sock:close()
-    -- a stale pooled connection: closed by the server while it idled, so
-    -- nothing of this request was answered; anything else is not resent
-    local stale = reused and not st.got
-      and (err == "closed" or err == "connection reset by peer" or err == "broken pipe")
-    if not stale then
-      if err == "timeout" then return nil, "timeout", "no answer in time" end
-      if err and (err:find("^malformed") or err:find("larger than", 1, true)) then return nil, "response", err end
-      return nil, "lost", "the connection failed after the request was sent (" .. tostring(err) .. ")"
-    end
+    if not stale(reused, st, headers) then return failed(headers) end
   end
   return nil, "lost", "the server closed the connection without answering"
 end
