@@ -409,38 +409,63 @@ local function has_bad_char(s)
   return s:find("[%z\r\n]") ~= nil
 end
 
---- Same contract as the core client's request: a plain exchange (credential
--- endpoints). -> status, body, headers | nil, kind, message
-function Transport:request(method, url, headers, body, limit_ms)
+-- The method and URL of a request, checked.
+-- -> scheme, host, port, target | nil, kind, message
+local function check_target(method, url)
   if not method:find("^[%w!#$%%&'*+.^_`|~-]+$") then return nil, "invalid", "method must be an HTTP token" end
   local scheme, host, port, target = split_url(url)
   if not scheme or has_bad_char(url) or url:find(" ", 1, true) then return nil, "invalid", "bad URL" end
   local refused = unsupported(scheme)
   if refused then return nil, "transport", refused end
-  if scheme ~= self.scheme or host ~= self.host or port ~= self.port then -- (both lowercased by split_url)
-    -- another server: a transport of its own (its own pool)
-    local other = M.new { url = url, connect_timeout_ms = self.connect_ms, timeout_ms = self.timeout_ms,
-      host = host, path = "/", region = "us-east-1", service = "x", max_message_bytes = 0,
-      user_agent = self.user_agent }
-    local st, b, h = other:request(method, url, headers, body, limit_ms)
-    other:close()
-    return st, b, h
-  end
-  local lines = { method .. " " .. target .. " HTTP/1.1" }
-  local has = {}
+  return scheme, host, port, target
+end
+
+-- A transport of its own (its own pool) for another server, with self's limits.
+local function transport_for(self, url, host)
+  return M.new { url = url, connect_timeout_ms = self.connect_ms, timeout_ms = self.timeout_ms,
+    host = host, path = "/", region = "us-east-1", service = "x", max_message_bytes = 0,
+    user_agent = self.user_agent }
+end
+
+-- The caller's header fields appended to lines; has gets their lowercased
+-- names. Called by Transport:request only (the error names its caller).
+-- -> true | nil, kind, message
+local function add_headers(lines, has, headers)
   for k, v in pairs(headers or {}) do
-    if type(k) ~= "string" or type(v) ~= "string" then error("request: headers must map strings to strings", 2) end
+    if type(k) ~= "string" or type(v) ~= "string" then error("request: headers must map strings to strings", 3) end
     if k == "" or has_bad_char(k) or k:find(":", 1, true) or has_bad_char(v) then
       return nil, "invalid", "header name or value is empty or holds CR, LF, NUL or ':'"
     end
     lines[#lines + 1] = k .. ": " .. v
     has[k:lower()] = true
   end
+  return true
+end
+
+-- The Host field the caller did not give: the host (an IPv6 address in
+-- brackets) and the port unless it is the scheme's.
+local function host_field(scheme, host, port)
   local default_port = (scheme == "https" and 443 or 80)
-  if not has.host then
-    lines[#lines + 1] = "Host: " .. (host:find(":", 1, true) and "[" .. host .. "]" or host)
-      .. (port ~= default_port and ":" .. port or "")
+  return "Host: " .. (host:find(":", 1, true) and "[" .. host .. "]" or host)
+    .. (port ~= default_port and ":" .. port or "")
+end
+
+--- Same contract as the core client's request: a plain exchange (credential
+-- endpoints). -> status, body, headers | nil, kind, message
+function Transport:request(method, url, headers, body, limit_ms)
+  local scheme, host, port, target = check_target(method, url)
+  if not scheme then return nil, host, port end
+  if scheme ~= self.scheme or host ~= self.host or port ~= self.port then -- (both lowercased by split_url)
+    local other = transport_for(self, url, host)
+    local st, b, h = other:request(method, url, headers, body, limit_ms)
+    other:close()
+    return st, b, h
   end
+  local lines = { method .. " " .. target .. " HTTP/1.1" }
+  local has = {}
+  local ok, kind, message = add_headers(lines, has, headers)
+  if not ok then return nil, kind, message end
+  if not has.host then lines[#lines + 1] = host_field(scheme, host, port) end
   if self.user_agent and not has["user-agent"] then lines[#lines + 1] = "User-Agent: " .. self.user_agent end
   if body or method == "POST" or method == "PUT" then lines[#lines + 1] = "Content-Length: " .. #(body or "") end
   lines[#lines + 1] = ""
