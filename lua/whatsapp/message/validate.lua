@@ -272,8 +272,9 @@ end
 -- anything else (or anything wrong) goes through them for the error.
 local QUICK_ENVELOPE = { messaging_product = true, to = true, type = true, text = true }
 local TEXT_BODY = rules.limits.text_body
-local function plain_text(msg)
-  if msg.type ~= "text" then return false end
+-- The envelope of plain_text: messaging_product, a "+<digits>" to, a text
+-- table, no other member and no metatable. -> msg.text | false
+local function quick_envelope(msg)
   local product, to, t = msg.messaging_product, msg.to, msg.text
   if (product ~= nil and product ~= "whatsapp") or type(to) ~= "string" or type(t) ~= "table"
     or #to > 16 or not to:find("^%+[1-9]%d*$") or getmetatable(msg) or getmetatable(t) then
@@ -282,6 +283,12 @@ local function plain_text(msg)
   for k in next, msg do
     if not QUICK_ENVELOPE[k] then return false end
   end
+  return t
+end
+
+-- The text member of plain_text: a body within its limit, a boolean
+-- preview_url or none, nothing else. -> boolean
+local function quick_text(t)
   local body, preview = t.body, t.preview_url
   if type(body) ~= "string" or (preview ~= nil and type(preview) ~= "boolean") then return false end
   for k in next, t do
@@ -289,6 +296,13 @@ local function plain_text(msg)
   end
   local n = #body <= TEXT_BODY.max * 4 and codepoints.len(body)
   return n and n >= TEXT_BODY.min and n <= TEXT_BODY.max or false
+end
+
+local function plain_text(msg)
+  if msg.type ~= "text" then return false end
+  local t = quick_envelope(msg)
+  if not t then return false end
+  return quick_text(t)
 end
 
 function M.message(msg, opts)

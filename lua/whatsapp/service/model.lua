@@ -83,6 +83,26 @@ local function check_members(shape, v, path, secrets, sensitive)
   end
 end
 
+local function check_integer(shape, v, path)
+  if type(v) ~= "number" or v % 1 ~= 0 then fail(path, "must be an integer (got " .. type(v) .. ")") end
+  if shape.min and v < shape.min or shape.max and v > shape.max then
+    fail(path, "must be " .. shape.min .. ".." .. shape.max .. " (got " .. string.format("%d", v) .. ")")
+  end
+end
+
+-- string keys, each checked with its value in the order of the keys
+local function check_map(shape, v, path, secrets, sensitive)
+  if type(v) ~= "table" then fail(path, "must be a table (got " .. type(v) .. ")") end
+  for k in pairs(v) do
+    if type(k) ~= "string" then fail(path, "keys must be strings (got " .. type(k) .. ")") end
+  end
+  for _, k in ipairs(sorted_keys(v)) do
+    local at = path .. '["' .. k .. '"]'
+    check(shape.key, k, at, secrets, sensitive)
+    check(shape.value, v[k], at, secrets, sensitive)
+  end
+end
+
 -- shape_name, value, path; secrets collects the strings of sensitive shapes.
 function check(shape_name, v, path, secrets, sensitive)
   local shape = SHAPES[shape_name]
@@ -94,20 +114,9 @@ function check(shape_name, v, path, secrets, sensitive)
   elseif t == "boolean" then
     if type(v) ~= "boolean" then fail(path, "must be a boolean (got " .. type(v) .. ")") end
   elseif t == "integer" then
-    if type(v) ~= "number" or v % 1 ~= 0 then fail(path, "must be an integer (got " .. type(v) .. ")") end
-    if shape.min and v < shape.min or shape.max and v > shape.max then
-      fail(path, "must be " .. shape.min .. ".." .. shape.max .. " (got " .. string.format("%d", v) .. ")")
-    end
+    check_integer(shape, v, path)
   elseif t == "map" then
-    if type(v) ~= "table" then fail(path, "must be a table (got " .. type(v) .. ")") end
-    for k in pairs(v) do
-      if type(k) ~= "string" then fail(path, "keys must be strings (got " .. type(k) .. ")") end
-    end
-    for _, k in ipairs(sorted_keys(v)) do
-      local at = path .. '["' .. k .. '"]'
-      check(shape.key, k, at, secrets, sensitive)
-      check(shape.value, v[k], at, secrets, sensitive)
-    end
+    check_map(shape, v, path, secrets, sensitive)
   elseif t == "structure" then
     if type(v) ~= "table" then fail(path, "must be a table (got " .. type(v) .. ")") end
     check_members(shape, v, path, secrets, sensitive)

@@ -297,6 +297,66 @@ local function read_answer(st, max, head_only)
   return status, headers, body, keep
 end
 
+-- The budgets of one exchange: the connect timeout (ms) and when the whole
+-- exchange must end (ngx.now() time), limit_ms lowering the configured ones.
+local function budget(self, limit_ms)
+  ngx.update_time()
+  local started = ngx.now()
+  local connect_ms, total_ms = self.connect_ms, self.timeout_ms
+  if limit_ms and limit_ms < total_ms then total_ms = limit_ms end
+  if connect_ms > total_ms then connect_ms = total_ms end
+  return connect_ms, started + total_ms / 1000
+end
+
+-- A connection to the server: a pooled one, or a new one (TLS handshake
+-- done for https), counted. -> sock, reused | nil, kind, message
+local function open(self, connect_ms)
+  local sock = ngx.socket.tcp()
+  sock:settimeout(connect_ms)
+  local ok, err = sock:connect(self.connect_to, self.port,
+    { pool = self.pool, pool_size = POOL_SIZE, backlog = BACKLOG })
+  if not ok then
+    if err == "timeout" then return nil, "connect_timeout", "connect timed out" end
+    return nil, "connect", err
+  end
+  if sock:getreusedtimes() > 0 then
+    self.reused = self.reused + 1
+    return sock, true
+  end
+  self.connections = self.connections + 1
+  if self.scheme == "https" then
+    ok, err = tls_handshake(sock, self.server_name)
+    if not ok then
+      sock:close()
+      if err == "timeout" then return nil, "connect_timeout", "TLS handshake timed out" end
+      return nil, "tls", err
+    end
+  end
+  return sock, false
+end
+
+-- Sends the request and reads the answer.
+-- -> status, headers, body, keep | nil, err
+local function send_and_read(st, request, max, head_only)
+  local sent, err = st.sock:send(request)
+  if not sent then return nil, err end
+  return read_answer(st, max, head_only)
+end
+
+-- A stale pooled connection: closed by the server while it idled, so
+-- nothing of this request was answered; anything else is not resent.
+local function stale(reused, st, err)
+  return reused and not st.got
+    and (err == "closed" or err == "connection reset by peer" or err == "broken pipe")
+end
+
+-- The failure of an exchange whose request was sent. -> nil, kind, message
+local function failed(err)
+  if err == "timeout" then return nil, "timeout", "no answer in time" end
+  if err and (err:find("^malformed") or err:find("larger than", 1, true)) then return nil, "response", err end
+  return nil, "lost", "the connection failed after the request was sent (" .. tostring(err) .. ")"
+end
+
 -- One exchange of raw request bytes within limit_ms (else the configured
 -- timeout); head_only: the answer has no body (a HEAD request). A
 -- kept-alive connection the server closed while it idled is detected on
@@ -306,64 +366,25 @@ end
 function Transport:exchange(request, limit_ms, head_only)
   local why = M.unavailable()
   if why then return nil, "unavailable", why end
-  ngx.update_time()
-  local started = ngx.now()
-  local connect_ms, total_ms = self.connect_ms, self.timeout_ms
-  if limit_ms and limit_ms < total_ms then total_ms = limit_ms end
-  if connect_ms > total_ms then connect_ms = total_ms end
-  local ends_at = started + total_ms / 1000
+  local connect_ms, ends_at = budget(self, limit_ms)
 
   for _ = 1, 2 do
-    local sock = ngx.socket.tcp()
-    sock:settimeout(connect_ms)
-    local ok, err = sock:connect(self.connect_to, self.port,
-      { pool = self.pool, pool_size = POOL_SIZE, backlog = BACKLOG })
-    if not ok then
-      if err == "timeout" then return nil, "connect_timeout", "connect timed out" end
-      return nil, "connect", err
-    end
-    local reused = sock:getreusedtimes() > 0
-    if not reused then
-      self.connections = self.connections + 1
-      if self.scheme == "https" then
-        ok, err = tls_handshake(sock, self.server_name)
-        if not ok then
-          sock:close()
-          if err == "timeout" then return nil, "connect_timeout", "TLS handshake timed out" end
-          return nil, "tls", err
-        end
-      end
-    else
-      self.reused = self.reused + 1
-    end
+    local sock, reused, message = open(self, connect_ms)
+    if not sock then return nil, reused, message end
     local left = (ends_at - ngx.now()) * 1000
     if left < 1 then
       sock:close()
       return nil, "connect_timeout", "no time left after connecting"
     end
     sock:settimeout(left)
-    local sent
-    sent, err = sock:send(request)
-    local status, headers, body, keep
     local st = { sock = sock, ends_at = ends_at, got = false, rest = "", pos = 1 }
-    if sent then
-      status, headers, body, keep = read_answer(st, self.max_response, head_only)
-      if not status then err = headers end
-    end
+    local status, headers, body, keep = send_and_read(st, request, self.max_response, head_only)
     if status then
       if not (keep and sock:setkeepalive(IDLE_MS, POOL_SIZE)) then sock:close() end
       return status, headers, body
     end
     sock:close()
-    -- a stale pooled connection: closed by the server while it idled, so
-    -- nothing of this request was answered; anything else is not resent
-    local stale = reused and not st.got
-      and (err == "closed" or err == "connection reset by peer" or err == "broken pipe")
-    if not stale then
-      if err == "timeout" then return nil, "timeout", "no answer in time" end
-      if err and (err:find("^malformed") or err:find("larger than", 1, true)) then return nil, "response", err end
-      return nil, "lost", "the connection failed after the request was sent (" .. tostring(err) .. ")"
-    end
+    if not stale(reused, st, headers) then return failed(headers) end
   end
   return nil, "lost", "the server closed the connection without answering"
 end
@@ -388,38 +409,63 @@ local function has_bad_char(s)
   return s:find("[%z\r\n]") ~= nil
 end
 
---- Same contract as the core client's request: a plain exchange (credential
--- endpoints). -> status, body, headers | nil, kind, message
-function Transport:request(method, url, headers, body, limit_ms)
+-- The method and URL of a request, checked.
+-- -> scheme, host, port, target | nil, kind, message
+local function check_target(method, url)
   if not method:find("^[%w!#$%%&'*+.^_`|~-]+$") then return nil, "invalid", "method must be an HTTP token" end
   local scheme, host, port, target = split_url(url)
   if not scheme or has_bad_char(url) or url:find(" ", 1, true) then return nil, "invalid", "bad URL" end
   local refused = unsupported(scheme)
   if refused then return nil, "transport", refused end
-  if scheme ~= self.scheme or host ~= self.host or port ~= self.port then -- (both lowercased by split_url)
-    -- another server: a transport of its own (its own pool)
-    local other = M.new { url = url, connect_timeout_ms = self.connect_ms, timeout_ms = self.timeout_ms,
-      host = host, path = "/", region = "us-east-1", service = "x", max_message_bytes = 0,
-      user_agent = self.user_agent }
-    local st, b, h = other:request(method, url, headers, body, limit_ms)
-    other:close()
-    return st, b, h
-  end
-  local lines = { method .. " " .. target .. " HTTP/1.1" }
-  local has = {}
+  return scheme, host, port, target
+end
+
+-- A transport of its own (its own pool) for another server, with self's limits.
+local function transport_for(self, url, host)
+  return M.new { url = url, connect_timeout_ms = self.connect_ms, timeout_ms = self.timeout_ms,
+    host = host, path = "/", region = "us-east-1", service = "x", max_message_bytes = 0,
+    user_agent = self.user_agent }
+end
+
+-- The caller's header fields appended to lines; has gets their lowercased
+-- names. Called by Transport:request only (the error names its caller).
+-- -> true | nil, kind, message
+local function add_headers(lines, has, headers)
   for k, v in pairs(headers or {}) do
-    if type(k) ~= "string" or type(v) ~= "string" then error("request: headers must map strings to strings", 2) end
+    if type(k) ~= "string" or type(v) ~= "string" then error("request: headers must map strings to strings", 3) end
     if k == "" or has_bad_char(k) or k:find(":", 1, true) or has_bad_char(v) then
       return nil, "invalid", "header name or value is empty or holds CR, LF, NUL or ':'"
     end
     lines[#lines + 1] = k .. ": " .. v
     has[k:lower()] = true
   end
+  return true
+end
+
+-- The Host field the caller did not give: the host (an IPv6 address in
+-- brackets) and the port unless it is the scheme's.
+local function host_field(scheme, host, port)
   local default_port = (scheme == "https" and 443 or 80)
-  if not has.host then
-    lines[#lines + 1] = "Host: " .. (host:find(":", 1, true) and "[" .. host .. "]" or host)
-      .. (port ~= default_port and ":" .. port or "")
+  return "Host: " .. (host:find(":", 1, true) and "[" .. host .. "]" or host)
+    .. (port ~= default_port and ":" .. port or "")
+end
+
+--- Same contract as the core client's request: a plain exchange (credential
+-- endpoints). -> status, body, headers | nil, kind, message
+function Transport:request(method, url, headers, body, limit_ms)
+  local scheme, host, port, target = check_target(method, url)
+  if not scheme then return nil, host, port end
+  if scheme ~= self.scheme or host ~= self.host or port ~= self.port then -- (both lowercased by split_url)
+    local other = transport_for(self, url, host)
+    local st, b, h = other:request(method, url, headers, body, limit_ms)
+    other:close()
+    return st, b, h
   end
+  local lines = { method .. " " .. target .. " HTTP/1.1" }
+  local has = {}
+  local ok, kind, message = add_headers(lines, has, headers)
+  if not ok then return nil, kind, message end
+  if not has.host then lines[#lines + 1] = host_field(scheme, host, port) end
   if self.user_agent and not has["user-agent"] then lines[#lines + 1] = "User-Agent: " .. self.user_agent end
   if body or method == "POST" or method == "PUT" then lines[#lines + 1] = "Content-Length: " .. #(body or "") end
   lines[#lines + 1] = ""
