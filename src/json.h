@@ -77,7 +77,9 @@ WA_INTERNAL int wa_json_decode(lua_State *L, const char *s, size_t len);
 /* 1 if s is valid UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
 WA_INTERNAL int wa_utf8_valid(const char *s, size_t len);
 
-/* Appends s as a JSON string literal, quotes included. */
+/* Appends s as a JSON string literal, quotes included, with cJSON's escapes
+ * (\" \\ \b \f \n \r \t, \u00xx for the other control characters; every
+ * other byte as it is). Returns 0, or -1 on memory exhaustion. */
 WA_INTERNAL int wa_json_add_string(wa_buf *b, const char *s, size_t len);
 
 #endif
