@@ -95,24 +95,33 @@ static int valid_amz_date(const char *d) {
   return d[16] == '\0';
 }
 
-/* Appends s[0..n) URI-encoded (RFC 3986 unreserved kept, uppercase hex),
- * keeping '/' when keep_slash is set. */
+/* Room in b for n bytes URI-encoded (three each at the most): where to
+ * write them, or NULL when memory ran out. */
+static char *encoded_room(wa_buf *b, size_t n) {
+  if (n > (SIZE_MAX - 1) / 3) return NULL;
+  if (wa_buf_reserve(b, 3 * n) != 0) return NULL;
+  return b->data + b->len;
+}
+
+/* Writes c URI-encoded at o (RFC 3986 unreserved kept, uppercase hex),
+ * keeping '/' when keep_slash is set; returns where the next byte goes. */
+static char *put_encoded(char *o, unsigned char c, int keep_slash) {
+  if (is_unreserved(c) || (keep_slash && c == '/')) {
+    *o++ = (char)c;
+  } else {
+    *o++ = '%';
+    *o++ = hex_upper[c >> 4];
+    *o++ = hex_upper[c & 0x0f];
+  }
+  return o;
+}
+
+/* Appends s[0..n) URI-encoded, keeping '/' when keep_slash is set. */
 static int append_uri_encoded(wa_buf *b, const char *s, size_t n, int keep_slash) {
   size_t i;
-  char *o;
-  if (n > (SIZE_MAX - 1) / 3) return -1;
-  if (wa_buf_reserve(b, 3 * n) != 0) return -1;
-  o = b->data + b->len;
-  for (i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (is_unreserved(c) || (keep_slash && c == '/')) {
-      *o++ = (char)c;
-    } else {
-      *o++ = '%';
-      *o++ = hex_upper[c >> 4];
-      *o++ = hex_upper[c & 0x0f];
-    }
-  }
+  char *o = encoded_room(b, n);
+  if (o == NULL) return -1;
+  for (i = 0; i < n; i++) o = put_encoded(o, (unsigned char)s[i], keep_slash);
   b->len = (size_t)(o - b->data);
   return 0;
 }
@@ -121,10 +130,8 @@ static int append_uri_encoded(wa_buf *b, const char *s, size_t n, int keep_slash
  * literal, '+' included) and then URI-encoded with '/' encoded. */
 static int append_query_component(wa_buf *b, const char *s, size_t n) {
   size_t i;
-  char *o;
-  if (n > (SIZE_MAX - 1) / 3) return -1;
-  if (wa_buf_reserve(b, 3 * n) != 0) return -1;
-  o = b->data + b->len;
+  char *o = encoded_room(b, n);
+  if (o == NULL) return -1;
   for (i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
     if (c == '%' && i + 2 < n) {
@@ -134,13 +141,7 @@ static int append_query_component(wa_buf *b, const char *s, size_t n) {
         i += 2;
       }
     }
-    if (is_unreserved(c)) {
-      *o++ = (char)c;
-    } else {
-      *o++ = '%';
-      *o++ = hex_upper[c >> 4];
-      *o++ = hex_upper[c & 0x0f];
-    }
+    o = put_encoded(o, c, 0);
   }
   b->len = (size_t)(o - b->data);
   return 0;
