@@ -29,3 +29,13 @@ void wa_buf_free(wa_buf *b) {
   b->data = NULL;
   b->len = b->cap = 0;
 }
+
+char *wa_strdup(const char *s) {
+  char *p;
+  size_t n;
+  if (s == NULL) return NULL;
+  n = strlen(s) + 1;
+  p = malloc(n);
+  if (p) memcpy(p, s, n);
+  return p;
+}

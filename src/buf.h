@@ -1,5 +1,5 @@
 /* A growable byte buffer owned by whoever embeds it (a client userdata, a
- * scratch userdata). No Lua here: callers that may raise a Lua error keep the
+ * scratch userdata), and a C string copy. No Lua here: callers that may raise a Lua error keep the
  * buffer inside a userdata so that __gc frees it on every path. */
 #ifndef WA_BUF_H
 #define WA_BUF_H
@@ -46,5 +46,8 @@ WA_INTERNAL int wa_buf_terminate(wa_buf *b);
 
 static inline void wa_buf_clear(wa_buf *b) { b->len = 0; }
 WA_INTERNAL void wa_buf_free(wa_buf *b);
+
+/* A malloc'd copy of the C string s (NULL for NULL, or when memory ran out). */
+WA_INTERNAL char *wa_strdup(const char *s);
 
 #endif

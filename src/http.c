@@ -190,23 +190,24 @@ int wa_http_reopen(wa_http *h) {
 }
 
 void wa_http_close(wa_http *h) {
-  if (h->easy) curl_easy_cleanup(h->easy);
-  h->easy = NULL;
-  free(h->applied_url);
-  h->applied_url = NULL;
+  wa_http_drop_handle(h);
   wa_buf_free(&h->body);
   wa_buf_free(&h->headers);
 }
 
+/* Whether the request started going out (libcurl's pretransfer time is set). */
+static int request_went_out(wa_http *h) {
+  curl_off_t pretransfer = 0;
+  curl_easy_getinfo(h->easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+  return pretransfer != 0;
+}
+
 static wa_http_result classify(wa_http *h, CURLcode rc) {
   switch (rc) {
-    case CURLE_OPERATION_TIMEDOUT: {
+    case CURLE_OPERATION_TIMEDOUT:
       /* Did the request go out? (CONNECT_TIME is 0 on a reused connection, so
        * it cannot tell.) Before: nothing was sent. After: it may have been. */
-      curl_off_t pretransfer = 0;
-      curl_easy_getinfo(h->easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
-      return pretransfer == 0 ? WA_HTTP_ETIMEOUT_CONNECT : WA_HTTP_ETIMEOUT;
-    }
+      return request_went_out(h) ? WA_HTTP_ETIMEOUT : WA_HTTP_ETIMEOUT_CONNECT;
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
     case CURLE_COULDNT_CONNECT:
@@ -216,12 +217,9 @@ static wa_http_result classify(wa_http *h, CURLcode rc) {
     case CURLE_GOT_NOTHING:
     case CURLE_PARTIAL_FILE:
     case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM: {
+    case CURLE_HTTP2_STREAM:
       /* as for timeouts: once the request went out, it may have been acted on */
-      curl_off_t pretransfer = 0;
-      curl_easy_getinfo(h->easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
-      return pretransfer == 0 ? WA_HTTP_ECONNECT : WA_HTTP_ELOST;
-    }
+      return request_went_out(h) ? WA_HTTP_ELOST : WA_HTTP_ECONNECT;
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CERTPROBLEM:
@@ -306,13 +304,11 @@ int wa_http_setup(wa_http *h, const char *method, const char *url, struct curl_s
   h->errbuf[0] = '\0';
   /* libcurl parses a URL it is given: give it one only when it changes */
   if (h->applied_url == NULL || strcmp(h->applied_url, url) != 0) {
-    size_t n = strlen(url) + 1;
-    char *copy = malloc(n);
+    char *copy = wa_strdup(url);
     if (copy == NULL) {
       strcpy(h->errbuf, "out of memory");
       return -1;
     }
-    memcpy(copy, url, n);
     if (curl_easy_setopt(c, CURLOPT_URL, copy) != CURLE_OK) {
       free(copy);
       strcpy(h->errbuf, "out of memory");

@@ -5,16 +5,6 @@
 #include <string.h>
 #include <time.h>
 
-static char *copy_string(const char *s) {
-  char *p;
-  size_t n;
-  if (s == NULL) return NULL;
-  n = strlen(s) + 1;
-  p = malloc(n);
-  if (p) memcpy(p, s, n);
-  return p;
-}
-
 static int make_multi(wa_batch *b) {
   b->multi = curl_multi_init();
   if (b->multi == NULL) return -1;
@@ -29,8 +19,8 @@ int wa_batch_init(wa_batch *b, const wa_http_config *cfg, size_t n_slots) {
   memset(b, 0, sizeof *b);
   if (n_slots == 0 || n_slots > 100000) return -1;
   b->cfg = *cfg;
-  b->ca_file = copy_string(cfg->ca_file);
-  b->user_agent = copy_string(cfg->user_agent);
+  b->ca_file = wa_strdup(cfg->ca_file);
+  b->user_agent = wa_strdup(cfg->user_agent);
   if ((cfg->ca_file && !b->ca_file) || (cfg->user_agent && !b->user_agent)) return -1;
   b->cfg.ca_file = b->ca_file;
   b->cfg.user_agent = b->user_agent;
