@@ -189,15 +189,5 @@ static const luaL_Reg batch_methods[] = {
     {"stats", l_batch_stats}, {"close", l_batch_close}, {NULL, NULL}};
 
 void wa_batch_open(lua_State *L) {
-  luaL_newmetatable(L, BATCH_MT);
-  lua_pushcfunction(L, l_batch_gc);
-  lua_setfield(L, -2, "__gc");
-#if LUA_VERSION_NUM >= 504
-  lua_pushcfunction(L, l_batch_close);
-  lua_setfield(L, -2, "__close");
-#endif
-  lua_newtable(L);
-  wa_setfuncs(L, batch_methods);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
+  wa_open_class(L, BATCH_MT, l_batch_gc, l_batch_close, NULL, batch_methods);
 }

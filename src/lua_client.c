@@ -12,13 +12,6 @@
 #include "lua_batch.h"
 #include "sigv4.h"
 
-static char *dup_string(const char *s) {
-  size_t n = strlen(s) + 1;
-  char *p = malloc(n);
-  if (p) memcpy(p, s, n);
-  return p;
-}
-
 /* An HTTP method: RFC 9110 token characters only. */
 static int is_token(const char *s) {
   if (*s == '\0') return 0;
@@ -105,7 +98,7 @@ static char *config_string(lua_State *L, const char *name, int required) {
     luaL_error(L, "new_client: '%s' holds a NUL byte", name);
     return NULL;
   }
-  copy = dup_string(s);
+  copy = wa_strdup(s);
   lua_pop(L, 1);
   if (copy == NULL) luaL_error(L, "not enough memory");
   return copy;
@@ -398,17 +391,5 @@ static const luaL_Reg client_methods[] = {
     {"batch", wa_l_client_batch}, {"close", l_client_close}, {NULL, NULL}};
 
 void wa_client_open(lua_State *L) {
-  luaL_newmetatable(L, CLIENT_MT);
-  lua_pushcfunction(L, l_client_gc);
-  lua_setfield(L, -2, "__gc");
-#if LUA_VERSION_NUM >= 504
-  lua_pushcfunction(L, l_client_close);
-  lua_setfield(L, -2, "__close");
-#endif
-  lua_pushcfunction(L, l_client_tostring);
-  lua_setfield(L, -2, "__tostring");
-  lua_newtable(L);
-  wa_setfuncs(L, client_methods);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
+  wa_open_class(L, CLIENT_MT, l_client_gc, l_client_close, l_client_tostring, client_methods);
 }

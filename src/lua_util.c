@@ -118,6 +118,27 @@ void wa_check_send_args(lua_State *L, int base, send_args *a) {
   if (lua_type(L, base) != LUA_TSTRING) luaL_checktype(L, base, LUA_TTABLE);
 }
 
+void wa_open_class(lua_State *L, const char *tname, lua_CFunction gc, lua_CFunction close,
+                   lua_CFunction tostring, const luaL_Reg *methods) {
+  luaL_newmetatable(L, tname);
+  lua_pushcfunction(L, gc);
+  lua_setfield(L, -2, "__gc");
+#if LUA_VERSION_NUM >= 504
+  lua_pushcfunction(L, close);
+  lua_setfield(L, -2, "__close");
+#else
+  (void)close;
+#endif
+  if (tostring) {
+    lua_pushcfunction(L, tostring);
+    lua_setfield(L, -2, "__tostring");
+  }
+  lua_newtable(L);
+  wa_setfuncs(L, methods);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+}
+
 void wa_guard_check(lua_State *L, const wa_guard *g, int open, const char *what) {
   if (!open) luaL_error(L, "whatsapp %s is closed", what);
   if (g->busy) luaL_error(L, "whatsapp %s is busy (used again from a finalizer?)", what);

@@ -80,6 +80,11 @@ typedef struct {
 
 WA_INTERNAL void wa_check_send_args(lua_State *L, int base, send_args *a);
 
+/* Registers the metatable tname of a Client or a Batch: __gc, __close (Lua
+ * 5.4) as close, __tostring when not NULL, and __index holding methods. */
+WA_INTERNAL void wa_open_class(lua_State *L, const char *tname, lua_CFunction gc, lua_CFunction close,
+                               lua_CFunction tostring, const luaL_Reg *methods);
+
 /* ---- calls that mark the client (and batch) busy ------------------------ */
 
 typedef struct wa_client wa_client;     /* lua_client.h */
