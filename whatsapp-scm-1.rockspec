@@ -66,6 +66,7 @@ build = {
     ["whatsapp.service.model"] = "lua/whatsapp/service/model.lua",
     ["whatsapp.service.operations"] = "lua/whatsapp/service/operations.lua",
     ["whatsapp.time"] = "lua/whatsapp/time.lua",
+    ["whatsapp.transport.answer"] = "lua/whatsapp/transport/answer.lua",
     ["whatsapp.transport.http"] = "lua/whatsapp/transport/http.lua",
     ["whatsapp.transport.resty"] = "lua/whatsapp/transport/resty.lua",
     ["whatsapp.core"] = {
