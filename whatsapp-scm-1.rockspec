@@ -59,6 +59,7 @@ build = {
     ["whatsapp.message.validate"] = "lua/whatsapp/message/validate.lua",
     ["whatsapp.params"] = "lua/whatsapp/params.lua",
     ["whatsapp.retry"] = "lua/whatsapp/retry.lua",
+    ["whatsapp.send_later"] = "lua/whatsapp/send_later.lua",
     ["whatsapp.senders"] = "lua/whatsapp/senders.lua",
     ["whatsapp.service.accounts"] = "lua/whatsapp/service/accounts.lua",
     ["whatsapp.service.call"] = "lua/whatsapp/service/call.lua",
