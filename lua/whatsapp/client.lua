@@ -12,6 +12,7 @@ local params = require "whatsapp.params"
 local resty = require "whatsapp.transport.resty"
 local retry = require "whatsapp.retry"
 local batch = require "whatsapp.batch"
+local send_later = require "whatsapp.send_later"
 local senders = require "whatsapp.senders"
 local validate = require "whatsapp.message.validate"
 
@@ -392,52 +393,6 @@ function Client:send(message, opts)
   return run_send(self, message, id, version, deadline)
 end
 
---- OpenResty: sends in the background, from a 0-delay ngx.timer.at, for
--- fire-and-forget use and for phases without cosockets (log, header and
--- body filters, init_worker). A table message is encoded now, so changing
--- it afterwards changes nothing and a bad one is refused at once.
--- callback(message_id, err), when given, runs in the timer; without one a
--- failure is logged at ngx.ERR. Returns true, or nil and an error.
-function Client:send_later(message, opts, callback)
-  local mt = type(message)
-  if mt ~= "table" and mt ~= "string" then
-    error("send_later: message must be a table or a JSON string (got " .. mt .. ")", 2)
-  end
-  if callback ~= nil and type(callback) ~= "function" then
-    error("send_later: callback must be a function (got " .. type(callback) .. ")", 2)
-  end
-  local ngx = rawget(_G, "ngx")
-  if not (ngx and ngx.timer and ngx.timer.at) then
-    return nil, errors.new { code = "TransportUnavailable", message = "send_later needs nginx (ngx.timer.at)",
-      attempts = 0 }
-  end
-  local id, version = check_send_opts(self, opts)
-  if not id then return nil, version end
-  if mt == "table" then
-    -- checked and encoded now: in the timer it is JSON text, which send does not validate
-    local fine, checked = check_message(message, opts)
-    if not fine then return nil, checked end
-    message = checked
-    local text, _, why, field = core.encode(message, PRODUCT)
-    if not text then return nil, errors.validation(field ~= "" and field or "message", why) end
-    message = text
-  end
-  local ok, err = ngx.timer.at(0, function()
-    local message_id, send_err = self:send(message, opts)
-    if callback then
-      local fine, cerr = pcall(callback, message_id, send_err)
-      if not fine then ngx.log(ngx.ERR, "whatsapp: send_later callback failed: ", tostring(cerr)) end
-    elseif not message_id then
-      ngx.log(ngx.ERR, "whatsapp: background send failed: ", tostring(send_err))
-    end
-  end)
-  if not ok then
-    return nil, errors.new { code = "TransportUnavailable", message = "cannot start a timer: " .. tostring(err),
-      attempts = 0 }
-  end
-  return true
-end
-
 --- Counters of this client: requests made, signing keys derived, the
 -- HTTP version of the last answer ("1.1" or "2"), the retry quota's tokens
 -- left and the clock offset learned from the service (seconds).
@@ -494,6 +449,8 @@ end
 
 -- client:send_text, send_image, …, mark_read: build (whatsapp.message), then send
 senders.install(Client)
+-- client:send_later (OpenResty: from a timer)
+send_later.install(Client, internals)
 -- client:upload_media, get_media, delete_media
 media.install(Client)
 -- client:list_accounts, get_account, get_phone_number, phone_numbers

@@ -76,6 +76,24 @@ function M.make(provider, c, labels, refresh)
   }
 end
 
+-- How the container endpoint and IMDS name the fields of their credentials
+-- document, for messages.
+local DOCUMENT_LABELS = {
+  access_key_id = "AccessKeyId", secret_access_key = "SecretAccessKey", session_token = "Token",
+  expiration = "Expiration",
+}
+
+--- Builds the credentials of the JSON document the container endpoint and
+-- IMDS hand out ({AccessKeyId, SecretAccessKey, Token, Expiration}, a JSON
+-- null Token or Expiration as none), as M.make does.
+function M.from_document(provider, doc, refresh)
+  return M.make(provider, {
+    access_key_id = doc.AccessKeyId, secret_access_key = doc.SecretAccessKey,
+    session_token = doc.Token ~= core.null and doc.Token or nil,
+    expiration = doc.Expiration ~= core.null and doc.Expiration or nil,
+  }, DOCUMENT_LABELS, refresh)
+end
+
 --- Removes each string of the table secrets (holes allowed) from text,
 -- whole or any prefix of 8 bytes or more (see errors.redact).
 M.redact = errors.redact

@@ -19,11 +19,6 @@ local ALLOWED = {
   ["[fd00:ec2::23]"] = true,
 }
 
-local LABELS = {
-  access_key_id = "AccessKeyId", secret_access_key = "SecretAccessKey", session_token = "Token",
-  expiration = "Expiration",
-}
-
 --- nil when url may carry credentials, else why not.
 function M.check_full_uri(url)
   local scheme, authority = url:match("^(%a[%w+.-]*)://([^/?#]*)")
@@ -95,11 +90,7 @@ function M.load(ctx)
     if type(doc) ~= "table" or doc[1] ~= nil then
       return nil, common.fail(M.name, url .. " answered 200 without a JSON object")
     end
-    return common.make(M.name, {
-      access_key_id = doc.AccessKeyId, secret_access_key = doc.SecretAccessKey,
-      session_token = doc.Token ~= core.null and doc.Token or nil,
-      expiration = doc.Expiration ~= core.null and doc.Expiration or nil,
-    }, LABELS, fetch)
+    return common.from_document(M.name, doc, fetch)
   end
   return fetch()
 end

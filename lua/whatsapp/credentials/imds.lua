@@ -20,11 +20,6 @@ local nonempty = common.nonempty
 M.TOKEN_PATH = "/latest/api/token"
 M.ROLE_PATH = "/latest/meta-data/iam/security-credentials/"
 
-local LABELS = {
-  access_key_id = "AccessKeyId", secret_access_key = "SecretAccessKey", session_token = "Token",
-  expiration = "Expiration",
-}
-
 local function settings(ctx)
   local getenv = ctx.getenv
   local props = ctx.settings()
@@ -122,11 +117,7 @@ local function fetch_credentials(s, fetch)
   doc, why = credentials_doc(s, headers, role)
   if not doc then return nil, why end
   s.first = false
-  return common.make(M.name, {
-    access_key_id = doc.AccessKeyId, secret_access_key = doc.SecretAccessKey,
-    session_token = doc.Token ~= core.null and doc.Token or nil,
-    expiration = doc.Expiration ~= core.null and doc.Expiration or nil,
-  }, LABELS, fetch)
+  return common.from_document(M.name, doc, fetch)
 end
 
 function M.load(ctx)

@@ -3,22 +3,14 @@
 -- character references, CDATA, comments and the XML declaration. DOCTYPE is
 -- refused (no entity expansion). Malformed input gives nil and a reason; the
 -- reason never quotes the document (an answer can hold secrets).
+local utf8_char = require("whatsapp.message.codepoints").char
+
 local M = {}
 
 local MAX_DEPTH = 32
 local MAX_BYTES = 1024 * 1024
 
 local NAMED = { lt = "<", gt = ">", amp = "&", quot = '"', apos = "'" }
-
-local function utf8_char(cp)
-  if cp < 0x80 then return string.char(cp) end
-  if cp < 0x800 then return string.char(0xC0 + math.floor(cp / 64), 0x80 + cp % 64) end
-  if cp < 0x10000 then
-    return string.char(0xE0 + math.floor(cp / 4096), 0x80 + math.floor(cp / 64) % 64, 0x80 + cp % 64)
-  end
-  return string.char(0xF0 + math.floor(cp / 262144), 0x80 + math.floor(cp / 4096) % 64,
-    0x80 + math.floor(cp / 64) % 64, 0x80 + cp % 64)
-end
 
 -- Whether code point cp is a character XML allows (XML 1.0, 2.2 Char).
 local function xml_char(cp)

@@ -60,7 +60,8 @@ function M.decode(s)
   return out
 end
 
---- The UTF-8 bytes of one code point (for tests and error messages).
+--- The UTF-8 bytes of one code point (XML character references in
+-- credentials/xml.lua, tests, error messages).
 function M.char(cp)
   if cp < 0x80 then return string.char(cp) end
   if cp < 0x800 then

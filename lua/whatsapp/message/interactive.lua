@@ -51,6 +51,23 @@ local function action_button(a, path)
   end
 end
 
+-- One section of a list or a product list (sp its path, n how many there
+-- are): its fields, its title (required when there are several sections)
+-- and its list under key, of at least one noun. -> the list's length and path
+local function section(s, sp, n, allowed, key, noun)
+  object(s, sp)
+  fields(s, sp, allowed)
+  if s.title ~= nil then
+    str(s.title, join(sp, "title"), "section_title")
+  elseif n > 1 then
+    fail(join(sp, "title"), "required when there is more than one section")
+  end
+  local kp = join(sp, key)
+  local count = list(required(s, key, sp), kp)
+  if count == 0 then fail(kp, "at least 1 " .. noun .. " per section (got 0)") end
+  return count, kp
+end
+
 local SECTION_FIELDS = set("title", "rows")
 local ROW_FIELDS = set("id", "title", "description")
 local function action_list(a, path)
@@ -60,17 +77,8 @@ local function action_list(a, path)
   local n = list(required(a, "sections", path), p, "list_sections")
   local total, ids = 0, {}
   for i = 1, n do
-    local s, sp = a.sections[i], at(p, i)
-    object(s, sp)
-    fields(s, sp, SECTION_FIELDS)
-    if s.title ~= nil then
-      str(s.title, join(sp, "title"), "section_title")
-    elseif n > 1 then
-      fail(join(sp, "title"), "required when there is more than one section")
-    end
-    local rp = join(sp, "rows")
-    local rows = list(required(s, "rows", sp), rp)
-    if rows == 0 then fail(rp, "at least 1 row per section (got 0)") end
+    local s = a.sections[i]
+    local rows, rp = section(s, at(p, i), n, SECTION_FIELDS, "rows", "row")
     total = total + rows
     for j = 1, rows do
       local r, rowp = s.rows[j], at(rp, j)
@@ -137,17 +145,8 @@ function M.product_sections(sections, p)
   local n = list(sections, p, "product_sections")
   local total = 0
   for i = 1, n do
-    local s, sp = sections[i], at(p, i)
-    object(s, sp)
-    fields(s, sp, PRODUCT_SECTION_FIELDS)
-    if s.title ~= nil then
-      str(s.title, join(sp, "title"), "section_title")
-    elseif n > 1 then
-      fail(join(sp, "title"), "required when there is more than one section")
-    end
-    local ip = join(sp, "product_items")
-    local items = list(required(s, "product_items", sp), ip)
-    if items == 0 then fail(ip, "at least 1 product per section (got 0)") end
+    local s = sections[i]
+    local items, ip = section(s, at(p, i), n, PRODUCT_SECTION_FIELDS, "product_items", "product")
     total = total + items
     for j = 1, items do
       local it, itp = s.product_items[j], at(ip, j)
