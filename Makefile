@@ -77,7 +77,7 @@ check: deps-check
 # and gcc the specs start.
 SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined,float-cast-overflow \
 	-fno-sanitize-recover=all
-asan: deps
+asan: deps all
 	@for rt in lua5.4 luajit; do \
 	  inc=$(LUA54_INC); [ $$rt = luajit ] && inc=$(LUAJIT_INC); \
 	  mkdir -p build/asan/$$rt/whatsapp; \
