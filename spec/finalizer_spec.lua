@@ -6,14 +6,20 @@
 -- survive, leave the client closed and no connection open).
 local H = require "spec.support.helper"
 
+-- Runs spec/support/<script> <mode> in a process of its own, with this
+-- checkout's modules and build; returns its output and "exit=<status>".
+local function child(script, mode)
+  H.require_standin()
+  -- WA_CHILD_WRAP: a command prefix for the child (`make valgrind` runs it under memcheck)
+  local runtime = (os.getenv("WA_CHILD_WRAP") or "") .. " " .. H.runtime
+  return H.run(string.format("%s -e %q spec/support/%s %s", runtime,
+    "package.path = 'lua/?.lua;lua/?/init.lua;' .. package.path; package.cpath = " ..
+    string.format("%q", package.cpath), script, mode))
+end
+
 describe("a finalizer closing a client mid-call", function()
   local function hammer(mode)
-    H.require_standin()
-    -- WA_CHILD_WRAP: a command prefix for the child (`make valgrind` runs it under memcheck)
-    local runtime = (os.getenv("WA_CHILD_WRAP") or "") .. " " .. H.runtime
-    local out = H.run(string.format("%s -e %q spec/support/finalizer_hammer.lua %s", runtime,
-      "package.path = 'lua/?.lua;lua/?/init.lua;' .. package.path; package.cpath = " ..
-      string.format("%q", package.cpath), mode))
+    local out = child("finalizer_hammer.lua", mode)
     assert.matches("exit=0\n$", out)
     -- every call either returned or was refused cleanly, and the hammer hit
     -- calls in flight (a close that only ever came between calls proves nothing)
@@ -42,11 +48,7 @@ end)
 -- the calls simply never raise.
 describe("a finalizer raising inside a call of the core", function()
   local function survive(mode)
-    H.require_standin()
-    local runtime = (os.getenv("WA_CHILD_WRAP") or "") .. " " .. H.runtime
-    local out = H.run(string.format("%s -e %q spec/support/finalizer_raise.lua %s", runtime,
-      "package.path = 'lua/?.lua;lua/?/init.lua;' .. package.path; package.cpath = " ..
-      string.format("%q", package.cpath), mode))
+    local out = child("finalizer_raise.lua", mode)
     assert.matches("after returned\nexit=0\n$", out)
     local raised = tonumber(out:match("raised (%d+)"))
     if H.runtime == "luajit" then assert.is_true(raised > 10, out) else assert.are.equal(0, raised) end
