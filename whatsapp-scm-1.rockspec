@@ -57,6 +57,7 @@ build = {
     ["whatsapp.message.template"] = "lua/whatsapp/message/template.lua",
     ["whatsapp.message.template_builders"] = "lua/whatsapp/message/template_builders.lua",
     ["whatsapp.message.validate"] = "lua/whatsapp/message/validate.lua",
+    ["whatsapp.options"] = "lua/whatsapp/options.lua",
     ["whatsapp.params"] = "lua/whatsapp/params.lua",
     ["whatsapp.retry"] = "lua/whatsapp/retry.lua",
     ["whatsapp.send_later"] = "lua/whatsapp/send_later.lua",
