@@ -1,6 +1,7 @@
 --- Client configuration: options, then their environment fallbacks, checked.
 -- Returns a plain table of settled values, or nil and a ParamValidationError.
 local errors = require "whatsapp.errors"
+local options = require "whatsapp.options"
 local params = require "whatsapp.params"
 local retry = require "whatsapp.retry"
 local shared = require "whatsapp.credentials.files"
@@ -14,32 +15,13 @@ M.MESSAGING_PRODUCT = "whatsapp" -- added to a message that does not say it
 
 -- option name -> Lua type it must have (a wrong type is a programming error)
 local OPTION_TYPES = {
-  region = "string", credentials = { table = true, ["function"] = true }, profile = "string",
+  region = "string", credentials = { "function", "table" }, profile = "string",
   endpoint = "string", phone_number_id = "string", meta_api_version = "string",
   ca_file = "string", connect_timeout = "number", timeout = "number", max_attempts = "number",
   user_agent = "string", transport = "string", use_fips = "boolean", use_dualstack = "boolean",
-  on_retry = "function", backoff = "table", retry_quota = { number = true, boolean = true }, deadline = "number",
+  on_retry = "function", backoff = "table", retry_quota = { "boolean", "number" }, deadline = "number",
   allow_blocking_credential_process = "boolean",
 }
-
-local function check_types(opts)
-  for k, v in pairs(opts) do
-    local want = OPTION_TYPES[k]
-    if want == nil then
-      error("whatsapp.new: unknown option '" .. tostring(k) .. "'", 4)
-    end
-    local ok = type(want) == "table" and want[type(v)] or type(v) == want
-    if not ok then
-      local names = {}
-      if type(want) == "table" then
-        for name in pairs(want) do names[#names + 1] = name end
-        table.sort(names)
-      end
-      local wants = type(want) == "table" and table.concat(names, " or ") or want
-      error("whatsapp.new: option '" .. k .. "' must be a " .. wants .. " (got " .. type(v) .. ")", 4)
-    end
-  end
-end
 
 local nonempty = params.nonempty
 
@@ -214,10 +196,8 @@ end
 
 local function resolve_timeouts(cfg, opts)
   for _, name in ipairs { "connect_timeout", "timeout" } do
-    local v = opts[name]
-    if v ~= nil and not (v > 0 and v <= 86400) then
-      return errors.validation(name, "must be a number of seconds in (0, 86400]")
-    end
+    local bad = options.seconds(opts[name])
+    if bad then return errors.validation(name, bad) end
   end
   cfg.connect_timeout = opts.connect_timeout or 3
   cfg.timeout = opts.timeout or 10
@@ -262,9 +242,8 @@ local function resolve_retry_quota(cfg, opts)
 end
 
 local function resolve_deadline(cfg, opts)
-  if opts.deadline ~= nil and not (opts.deadline > 0 and opts.deadline <= 86400) then
-    return errors.validation("deadline", "must be a number of seconds in (0, 86400]")
-  end
+  local bad = options.seconds(opts.deadline)
+  if bad then return errors.validation("deadline", bad) end
   cfg.deadline = opts.deadline
   cfg.allow_blocking_credential_process = opts.allow_blocking_credential_process
 end
@@ -304,7 +283,7 @@ function M.resolve(opts, getenv)
   if type(opts) ~= "table" then
     error("whatsapp.new: expected a table of options, got " .. type(opts), 3)
   end
-  check_types(opts)
+  options.check("whatsapp.new", opts, OPTION_TYPES, 3)
   getenv = getenv or os.getenv
   local profile = shared.profile_name(opts.profile, getenv)
   local cfg = { credentials = opts.credentials, profile = profile, profile_explicit = opts.profile ~= nil }
