@@ -8,6 +8,7 @@
 -- origination number, progress, results in input order.
 local core = require "whatsapp.core"
 local errors = require "whatsapp.errors"
+local options = require "whatsapp.options"
 local resty = require "whatsapp.transport.resty"
 local retry = require "whatsapp.retry"
 
@@ -20,20 +21,24 @@ M.MAX_CONCURRENCY = 1024
 
 -- batch option -> the Lua type it must have (the send options are checked as send checks them)
 local BATCH_OPTIONS = { concurrency = "number", rate = "number", progress = "function" }
+-- send options table -> it and BATCH_OPTIONS in one schema (built once)
+local schemas = setmetatable({}, { __mode = "k" })
 
 -- Checks opts: raises on a wrong type or an unknown name (programming
 -- errors). Returns the send options (a table without the batch ones, or nil),
 -- concurrency, rate, progress.
 local function split_options(opts, send_options)
   if opts == nil then return nil, M.DEFAULT_CONCURRENCY end
-  if type(opts) ~= "table" then error("send_batch: opts must be a table (got " .. type(opts) .. ")", 4) end
+  local schema = schemas[send_options]
+  if not schema then
+    schema = {}
+    for k, want in pairs(send_options) do schema[k] = want end
+    for k, want in pairs(BATCH_OPTIONS) do schema[k] = want end
+    schemas[send_options] = schema
+  end
+  options.check("send_batch", opts, schema, 4)
   local send
   for k, v in pairs(opts) do
-    local want = BATCH_OPTIONS[k] or send_options[k]
-    if not want then error("send_batch: unknown option '" .. tostring(k) .. "'", 4) end
-    if type(v) ~= want then
-      error("send_batch: option '" .. k .. "' must be a " .. want .. " (got " .. type(v) .. ")", 4)
-    end
     if not BATCH_OPTIONS[k] then
       send = send or {}
       send[k] = v

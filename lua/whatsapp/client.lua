@@ -8,6 +8,7 @@ local config = require "whatsapp.config"
 local credentials = require "whatsapp.credentials"
 local errors = require "whatsapp.errors"
 local media = require "whatsapp.service.media"
+local options = require "whatsapp.options"
 local params = require "whatsapp.params"
 local resty = require "whatsapp.transport.resty"
 local retry = require "whatsapp.retry"
@@ -115,14 +116,7 @@ local SEND_OPTIONS = {
 
 local function check_send_opts(self, opts)
   if opts ~= nil then
-    if type(opts) ~= "table" then error("send: opts must be a table (got " .. type(opts) .. ")", 4) end
-    for k, v in pairs(opts) do
-      local want = SEND_OPTIONS[k]
-      if not want then error("send: unknown option '" .. tostring(k) .. "'", 4) end
-      if type(v) ~= want then
-        error("send: option '" .. k .. "' must be a " .. want .. " (got " .. type(v) .. ")", 4)
-      end
-    end
+    options.check("send", opts, SEND_OPTIONS, 4)
   end
   local id = opts and opts.phone_number_id or self.phone_number_id
   if id == nil then
@@ -137,9 +131,8 @@ local function check_send_opts(self, opts)
     bad = opts.meta_api_version and params.meta_api_version(version)
     if bad then return nil, errors.validation("meta_api_version", bad) end
     if opts.deadline ~= nil then
-      if not (opts.deadline > 0 and opts.deadline <= 86400) then
-        return nil, errors.validation("deadline", "must be a number of seconds in (0, 86400]")
-      end
+      bad = options.seconds(opts.deadline)
+      if bad then return nil, errors.validation("deadline", bad) end
       deadline = opts.deadline
     end
   end
