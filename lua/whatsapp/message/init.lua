@@ -19,6 +19,7 @@
 local validate = require "whatsapp.message.validate"
 local errors = require "whatsapp.errors"
 local C = require "whatsapp.message.checks"
+local options = require "whatsapp.options"
 local fail, join, at = C.fail, C.join, C.at
 
 local M = {}
@@ -48,24 +49,21 @@ local function check_arg(name, what, v, want)
 end
 
 local function check_opts(name, opts)
-  if opts == nil then return {} end
-  check_arg(name, "opts", opts, "table")
-  local known = M.options[name]
-  for k, v in pairs(opts) do
-    local want = known[k]
-    if want == nil then raise(name, "unknown option '" .. tostring(k) .. "'") end
-    if not typed(v, want) then
-      raise(name, "option '" .. k .. "' must be a " .. want:gsub("|", " or ") .. " (got " .. type(v) .. ")")
-    end
-  end
-  return opts
+  return options.check("whatsapp.message." .. name, opts, M.options[name], 0) or {}
+end
+
+-- "string|table" -> { "string", "table" } (the form whatsapp.options checks)
+local function types(want)
+  local list = {}
+  for t in want:gmatch("[^|]+") do list[#list + 1] = t end
+  return #list == 1 and list[1] or list
 end
 
 -- Defines builder `name`: records its options and arity, checks opts, and
 -- turns check Failures raised while building into nil, err.
 local function builder(name, arity, extra, fn)
   local known = {}
-  for k, v in pairs(extra or {}) do known[k] = v end
+  for k, v in pairs(extra or {}) do known[k] = types(v) end
   if name ~= "mark_read" then
     for k, v in pairs(COMMON) do known[k] = v end
   else
