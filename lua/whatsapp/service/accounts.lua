@@ -5,6 +5,7 @@
 local call = require "whatsapp.service.call"
 local errors = require "whatsapp.errors"
 local operations = require "whatsapp.service.operations"
+local options = require "whatsapp.options"
 
 local M = {}
 
@@ -12,16 +13,12 @@ local LIST = "ListLinkedWhatsAppBusinessAccounts"
 
 local function raise(method, text) error(method .. ": " .. text, 0) end
 
--- opts: deadline (per request), and what `extra` allows ({name = type})
-local function check_opts(method, opts, extra)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then raise(method, "opts must be a table (got " .. type(opts) .. ")") end
-  for k, v in pairs(opts) do
-    local want = k == "deadline" and "number" or extra and extra[k]
-    if not want then raise(method, "unknown option '" .. tostring(k) .. "'") end
-    if type(v) ~= want then raise(method, "option '" .. k .. "' must be a " .. want .. " (got " .. type(v) .. ")") end
-  end
-  return opts
+-- opts: deadline (per request), and for list_accounts max_results
+local SCHEMA = { deadline = "number" }
+local LIST_SCHEMA = { deadline = "number", max_results = "number" }
+
+local function check_opts(method, opts, schema)
+  return options.check(method, opts, schema or SCHEMA, 0) or {}
 end
 
 local function no_member(name)
@@ -34,7 +31,7 @@ end
 -- yields each account; a failed page yields false and the error once, then
 -- the loop ends. opts: max_results (page size, 1..100), deadline (per page).
 function M.list_accounts(client, opts)
-  opts = check_opts("list_accounts", opts, { max_results = "number" })
+  opts = check_opts("list_accounts", opts, LIST_SCHEMA)
   local pager = operations.operations[LIST].paginator
   local page, i, token, done = {}, 0, nil, false
   local seen = {}

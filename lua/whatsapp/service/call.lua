@@ -8,6 +8,7 @@ local config = require "whatsapp.config"
 local core = require "whatsapp.core"
 local errors = require "whatsapp.errors"
 local model = require "whatsapp.service.model"
+local options = require "whatsapp.options"
 local operations = require "whatsapp.service.operations"
 local time = require "whatsapp.time"
 
@@ -69,25 +70,20 @@ local function attempt(client, op, req, url, creds, offset, limit_ms, dl)
     date, answer["x-amz-retry-after"]
 end
 
+local DEADLINE_ONLY = { deadline = "number" }
+
 --- Calls operation `name` with input (a table keyed by the model's member
 -- names). opts: deadline (seconds for the call, retries included; else the
 -- client's). Returns the answer as a table keyed by the model's output
 -- member names, or nil and an error object.
 function M.invoke(client, name, input, opts)
-  if opts ~= nil then
-    if type(opts) ~= "table" then error(name .. ": opts must be a table (got " .. type(opts) .. ")", 3) end
-    for k, v in pairs(opts) do
-      if k ~= "deadline" then error(name .. ": unknown option '" .. tostring(k) .. "'", 3) end
-      if type(v) ~= "number" then error(name .. ": option 'deadline' must be a number (got " .. type(v) .. ")", 3) end
-    end
-  end
+  options.check(name, opts, DEADLINE_ONLY, 3)
   local req, err = model.request(name, input)
   if not req then return nil, err end
   local deadline = client.deadline
   if opts and opts.deadline ~= nil then
-    if not (opts.deadline > 0 and opts.deadline <= 86400) then
-      return nil, errors.validation("deadline", "must be a number of seconds in (0, 86400]")
-    end
+    local bad = options.seconds(opts.deadline)
+    if bad then return nil, errors.validation("deadline", bad) end
     deadline = opts.deadline
   end
   local op = operations.operations[name]

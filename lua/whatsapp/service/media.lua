@@ -5,6 +5,7 @@
 -- model's members; validation errors name the model's members.
 local call = require "whatsapp.service.call"
 local errors = require "whatsapp.errors"
+local options = require "whatsapp.options"
 
 local M = {}
 
@@ -15,19 +16,10 @@ local function check_type(method, what, v, want)
 end
 
 -- opts of every media method: phone_number_id (else the client's), deadline
+local SCHEMA = { phone_number_id = "string", deadline = "number" }
+
 local function check_opts(method, opts)
-  if opts == nil then return {} end
-  check_type(method, "opts", opts, "table")
-  for k, v in pairs(opts) do
-    if k == "phone_number_id" then
-      check_type(method, "option 'phone_number_id'", v, "string")
-    elseif k == "deadline" then
-      check_type(method, "option 'deadline'", v, "number")
-    else
-      raise(method, "unknown option '" .. tostring(k) .. "'")
-    end
-  end
-  return opts
+  return options.check(method, opts, SCHEMA, 0) or {}
 end
 
 local function phone_number_id(client, opts)
