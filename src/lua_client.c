@@ -210,7 +210,8 @@ static int send_body(lua_State *L) {
  * clock_offset: seconds added to the local clock when signing (skew learned
  * from the service); limit_ms caps this attempt's time limits (a deadline).
  * Encodes, base64s, builds the body, signs, POSTs and parses in one call.
- * -> status, value, request_id, error_type, date, retry_after
+ * -> status, value, request_id, error_type, date, retry_after (for the
+ *     common answer: true, the messageId, ...; see wa_push_answer)
  *  | nil, kind, message[, field] */
 static int l_client_send(lua_State *L) {
   call_ctx x;

@@ -78,13 +78,15 @@ int wa_push_answer(lua_State *L, const wa_http *h) {
   const char *id;
   size_t id_len;
   wa_http_answer_headers(h, &a);
-  lua_pushinteger(L, (lua_Integer)h->status);
-  if (h->body.len && wa_just_message_id(h->body.data, h->body.len, &id, &id_len)) {
-    lua_createtable(L, 0, 1);
+  if (h->status >= 200 && h->status < 300 && h->body.len &&
+      wa_just_message_id(h->body.data, h->body.len, &id, &id_len)) {
+    /* the common answer, its id checked here: true and the id, no table */
+    lua_pushboolean(L, 1);
     lua_pushlstring(L, id, id_len);
-    lua_setfield(L, -2, "messageId");
-  } else if (h->body.len == 0 || wa_json_decode(L, h->body.data, h->body.len) != 0) {
-    lua_pushlstring(L, h->body.data ? h->body.data : "", h->body.len);
+  } else {
+    lua_pushinteger(L, (lua_Integer)h->status);
+    if (h->body.len == 0 || wa_json_decode(L, h->body.data, h->body.len) != 0)
+      lua_pushlstring(L, h->body.data ? h->body.data : "", h->body.len);
   }
   if (a.present & (1 << WA_ANSWER_REQUEST_ID)) lua_pushstring(L, a.request_id);
   else lua_pushnil(L);

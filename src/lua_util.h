@@ -30,7 +30,10 @@ WA_INTERNAL const char *wa_http_kind(wa_http_result r);
 WA_INTERNAL int wa_just_message_id(const char *s, size_t n, const char **id, size_t *id_len);
 
 /* Pushes status, value (decoded JSON, or the raw text), request_id,
- * error_type, date, retry_after of the answer h holds: returns 6. */
+ * error_type, date, retry_after of the answer h holds: returns 6. For the
+ * common answer, a 2xx {"messageId":"<id>"} whose id wa_just_message_id
+ * accepts, status is true and value the id itself (no table, and no check
+ * left for Lua to make). */
 WA_INTERNAL int wa_push_answer(lua_State *L, const wa_http *h);
 
 /* Sets t.http_version ("2", "1.1", "1.0") on the table on top, when known. */

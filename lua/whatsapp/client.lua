@@ -201,6 +201,7 @@ end
 -- the answer's Date and x-amz-retry-after headers (nil when there was no
 -- answer). dl: {deadline=, left=} when a deadline limited this attempt.
 local function interpret(self, creds, dl, status, value, request_id, error_type, date, retry_after)
+  if status == true then return value, nil, date end -- the core's common answer: an id it checked
   if not status then
     local kind, text, field = value, request_id, error_type
     if kind == "invalid" then return nil, errors.validation(field or "message", text) end

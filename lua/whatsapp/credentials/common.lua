@@ -1,6 +1,6 @@
 --- What the credential providers share: the CredentialsError naming a
--- provider, checking what a source handed out, and redaction. No message
--- built here ever holds a credential value.
+-- provider and checking what a source handed out (redaction is
+-- errors.redact's). No message built here ever holds a credential value.
 local core = require "whatsapp.core"
 local errors = require "whatsapp.errors"
 local params = require "whatsapp.params"
@@ -93,10 +93,6 @@ function M.from_document(provider, doc, refresh)
     expiration = doc.Expiration ~= core.null and doc.Expiration or nil,
   }, DOCUMENT_LABELS, refresh)
 end
-
---- Removes each string of the table secrets (holes allowed) from text,
--- whole or any prefix of 8 bytes or more (see errors.redact).
-M.redact = errors.redact
 
 --- A short, single-line excerpt of a message from elsewhere (stderr, an
 -- error body), control characters replaced.
