@@ -81,7 +81,9 @@ describe("send_batch", function()
     local client = H.client { on_retry = function(err, attempt, delay)
       retries[#retries + 1] = { code = err.code, attempt = attempt, delay = delay }
     end }
-    H.inject { status = 429, count = 3 }
+    -- (the service asks for 300 ms: with full jitter a retry may otherwise come back before the
+    -- third first attempt has reached the stand-in, and take one of the three 429s itself)
+    H.inject { status = 429, count = 3, headers = { ["x-amz-retry-after"] = "300" } }
     local messages = {}
     for i = 1, 10 do messages[i] = text("throttled " .. i) end
     local tokens = client:stats().retry_tokens
