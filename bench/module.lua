@@ -69,9 +69,9 @@ elseif mode == "big" then
   -- signs as send does, and hands the request over as one string
   local c = core.new_client { url = "http://127.0.0.1:9/v1/whatsapp/send", path = "/v1/whatsapp/send",
     host = "127.0.0.1:9", region = "us-east-1", service = "social-messaging", connect_timeout_ms = 1000,
-    timeout_ms = 1000, max_message_bytes = 2048000 }
+    timeout_ms = 1000, max_message_bytes = 2048000, product = "whatsapp" }
   local function build()
-    return c:prepare(msg, "whatsapp", PHONE, "v20.0", CREDS.access_key_id, CREDS.secret_access_key)
+    return c:prepare(msg, PHONE, "v20.0", CREDS)
   end
   assert(#build() > 2666000)
   local t0, c0 = core.monotonic(), os.clock()

@@ -199,11 +199,13 @@ describe("hostile header-bound values", function()
     end
     local t = core.new_client(cfg)
     local akid, secret = H.creds.static.access_key_id, H.creds.static.secret_access_key
+    local creds = { access_key_id = akid, secret_access_key = secret }
     for _, bad in ipairs { "\r", "\n", "\0" } do
       for i, args in ipairs {
         { akid .. bad, secret }, { akid, secret .. bad }, { akid, secret, "token" .. bad },
       } do
-        local status, kind, _, field = t:send(TEXT, "whatsapp", H.PHONE, "v20.0", args[1], args[2], args[3])
+        local status, kind, _, field = t:send(TEXT, H.PHONE, "v20.0",
+          { access_key_id = args[1], secret_access_key = args[2], session_token = args[3] })
         assert.is_nil(status, "credential " .. i)
         assert.are.equal("invalid", kind)
         assert.are.equal("credentials", field)
@@ -218,9 +220,9 @@ describe("hostile header-bound values", function()
       assert.are.same({ nil, "invalid", "method" }, { status, kind, field })
     end
     -- the body must be UTF-8 JSON
-    local status, kind, _, field = t:send(TEXT, "whatsapp", H.PHONE .. "\255", "v20.0", akid, secret)
+    local status, kind, _, field = t:send(TEXT, H.PHONE .. "\255", "v20.0", creds)
     assert.are.same({ nil, "invalid", "phone_number_id" }, { status, kind, field })
-    status, kind, _, field = t:send(TEXT, "whatsapp", H.PHONE, "v20.0\255", akid, secret)
+    status, kind, _, field = t:send(TEXT, H.PHONE, "v20.0\255", creds)
     assert.are.same({ nil, "invalid", "meta_api_version" }, { status, kind, field })
     t:close()
   end)

@@ -181,8 +181,9 @@ describe("the send path's signer", function()
         max_message_bytes = 2048000 }
       local akid, secret = "AKIDEXAMPLE" .. k, "secret/" .. k .. "+key"
       for _, offset in ipairs { 0, 86400 * 3 } do
-        local request = assert(c:prepare({ to = "+1", type = "text", text = { body = "k" .. k } }, "whatsapp",
-          "phone-number-id-1", "v20.0", akid, secret, case.token, offset))
+        local request = assert(c:prepare({ to = "+1", type = "text", text = { body = "k" .. k } },
+          "phone-number-id-1", "v20.0", { access_key_id = akid, secret_access_key = secret,
+          session_token = case.token }, offset))
         local head, body = request:match("^(.-)\r\n\r\n(.*)$")
         local headers = {}
         for name, value in head:gmatch("\r\n([^:\r\n]+): ([^\r\n]*)") do headers[name:lower()] = value end

@@ -64,9 +64,8 @@ static int batch_add_body(lua_State *L) {
   return 1;
 }
 
-/* batch:add(client, slot, message, default_product|nil, origination_id,
- *           meta_api_version, access_key_id, secret_access_key,
- *           session_token|nil, clock_offset|nil, limit_ms|nil)
+/* batch:add(client, slot, message, origination_id, meta_api_version,
+ *           credentials, clock_offset|nil, limit_ms|nil)
  * Builds the request as client:send does, into the slot, and starts it.
  * -> true | nil, kind, message[, field] (nothing was started) */
 static int l_batch_add(lua_State *L) {
@@ -77,10 +76,11 @@ static int l_batch_add(lua_State *L) {
   luaL_checkudata(L, 2, CLIENT_MT);
   x.slot = wa_check_range(L, 3, 1, 4096, "slot");
   wa_check_send_args(L, 4, &x.a);
-  x.limit_ms = lua_isnoneornil(L, 12) ? 0 : wa_check_range(L, 12, 1, 2147483647.0, "time limit");
+  x.limit_ms = lua_isnoneornil(L, 9) ? 0 : wa_check_range(L, 9, 1, 2147483647.0, "time limit");
   lua_pushcfunction(L, batch_add_body); /* first: see wa_guarded */
   u = check_batch(L, 1);
   x.c = wa_check_client(L, 2);
+  x.a.product = x.c->product;
   x.batch = u;
   if ((size_t)x.slot > u->b.n_slots) return luaL_error(L, "batch slot %d out of range", (int)x.slot);
   if (u->b.slots[x.slot - 1].state != WA_SLOT_IDLE) return luaL_error(L, "batch slot %d is in use", (int)x.slot);
@@ -118,9 +118,11 @@ static int batch_result_body(lua_State *L) {
     u->http_version = s->http.http_version;
     lua_pushboolean(L, 1);
     lua_pushlstring(L, id, id_len);
+    lua_pushnil(L); /* request_id */
+    lua_pushnil(L); /* error_type */
     if (wa_http_header(&s->http, "Date", date, sizeof date) >= 0) lua_pushstring(L, date);
     else lua_pushnil(L);
-    n = 4;
+    n = 6;
   } else {
     u->http_version = s->http.http_version;
     n = 1 + wa_push_answer(L, &s->http);
@@ -132,7 +134,8 @@ static int batch_result_body(lua_State *L) {
 /* batch:result() -> the oldest finished transfer: slot, then what
  * client:send returns (status, value, request_id, error_type, date,
  * retry_after | nil, kind, message), or for the common answer, a 2xx with
- * {"messageId":"..."}, slot, true, message_id, date. Nothing when none is
+ * {"messageId":"..."}, slot, true, message_id, nil, nil, date (its
+ * request id is not read). Nothing when none is
  * waiting. The slot is free again. Pushing may run a finalizer: the slot's
  * buffers stay until the guard ends. */
 static int l_batch_result(lua_State *L) {

@@ -38,7 +38,8 @@ static void client_release(wa_client *c) {
   free(c->service);
   free(c->ca_file);
   free(c->user_agent);
-  c->url = c->path = c->host = c->region = c->service = c->ca_file = c->user_agent = NULL;
+  free(c->product);
+  c->url = c->path = c->host = c->region = c->service = c->ca_file = c->user_agent = c->product = NULL;
   c->s.host = NULL; /* it was c->host */
   wa_sender_free(&c->s);
   wa_request_free(&c->req);
@@ -106,7 +107,8 @@ static char *config_string(lua_State *L, const char *name, int required) {
 
 /* core.new_client{url=, path=, host=, region=, service=, connect_timeout_ms=,
  *                 timeout_ms=, max_message_bytes=, ca_file=, user_agent=,
- *                 max_response_bytes=}
+ *                 max_response_bytes=, product=}
+ * product: the messaging_product of a message that names none (nil: none).
  * Every value is settled by Lua; this only copies them. */
 int wa_l_new_client(lua_State *L) {
   wa_client *c;
@@ -122,6 +124,7 @@ int wa_l_new_client(lua_State *L) {
   c->service = config_string(L, "service", 1);
   c->ca_file = config_string(L, "ca_file", 0);
   c->user_agent = config_string(L, "user_agent", 0);
+  c->product = config_string(L, "product", 0);
   c->s.host = c->host;
   c->s.host_len = strlen(c->host);
   c->s.max_message_bytes = (size_t)config_long(L, "max_message_bytes");
@@ -204,22 +207,24 @@ static int send_body(lua_State *L) {
   return wa_push_answer(L, &c->http);
 }
 
-/* client:send(message, default_product|nil, origination_id, meta_api_version,
- *             access_key_id, secret_access_key, session_token|nil, clock_offset|nil,
- *             limit_ms|nil)
+/* client:send(message, origination_id, meta_api_version, credentials,
+ *             clock_offset|nil, limit_ms|nil)
+ * credentials: {access_key_id=, secret_access_key=, session_token=|nil}.
  * clock_offset: seconds added to the local clock when signing (skew learned
  * from the service); limit_ms caps this attempt's time limits (a deadline).
  * Encodes, base64s, builds the body, signs, POSTs and parses in one call.
  * -> status, value, request_id, error_type, date, retry_after (for the
  *     common answer: true, the messageId, ...; see wa_push_answer)
+ * The contract every transport keeps: lua/whatsapp/transport/init.lua.
  *  | nil, kind, message[, field] */
 static int l_client_send(lua_State *L) {
   call_ctx x;
   memset(&x, 0, sizeof x);
   wa_check_send_args(L, 2, &x.a);
-  x.limit_ms = lua_isnoneornil(L, 10) ? 0 : wa_check_range(L, 10, 1, 2147483647.0, "time limit");
+  x.limit_ms = lua_isnoneornil(L, 7) ? 0 : wa_check_range(L, 7, 1, 2147483647.0, "time limit");
   lua_pushcfunction(L, send_body); /* first: see wa_guarded */
   x.c = wa_check_client(L, 1);
+  x.a.product = x.c->product;
   return wa_guarded(L, &x, 2);
 }
 
@@ -272,6 +277,7 @@ static int l_client_prepare(lua_State *L) {
   wa_check_send_args(L, 2, &x.a);
   lua_pushcfunction(L, prepare_body); /* first: see wa_guarded */
   x.c = wa_check_client(L, 1);
+  x.a.product = x.c->product;
   return wa_guarded(L, &x, 2);
 }
 

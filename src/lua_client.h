@@ -22,6 +22,7 @@ struct wa_client {
   char *service;
   char *ca_file;
   char *user_agent;
+  char *product; /* the messaging_product a message without one gets, or NULL */
   wa_sender s;    /* signing state and buffers of send, prepare and batch:add */
   wa_request req; /* the request of send and prepare */
   wa_buf nodes;   /* the header list of request() */

@@ -105,18 +105,34 @@ void wa_set_http_version(lua_State *L, long version) {
   lua_setfield(L, -2, "http_version");
 }
 
+/* The credential on top of the stack (left there): a string, or nil when not required. */
+static const char *credential(lua_State *L, size_t *len, const char *name, int required) {
+  *len = 0;
+  if (lua_type(L, -1) == LUA_TSTRING) return lua_tolstring(L, -1, len);
+  if (!required && lua_isnil(L, -1)) return NULL;
+  luaL_error(L, "credentials.%s must be a string", name);
+  return NULL;
+}
+
 void wa_check_send_args(lua_State *L, int base, send_args *a) {
   a->msg = base;
-  a->product = luaL_optstring(L, base + 1, NULL);
-  a->w.id = luaL_checklstring(L, base + 2, &a->w.id_len);
-  a->w.ver = luaL_checklstring(L, base + 3, &a->w.ver_len);
-  a->w.akid = luaL_checklstring(L, base + 4, &a->w.akid_len);
-  a->w.secret = luaL_checklstring(L, base + 5, &a->w.secret_len);
-  a->w.token_len = 0;
-  a->w.token = luaL_optlstring(L, base + 6, NULL, &a->w.token_len);
-  a->w.offset = lua_isnoneornil(L, base + 7)
+  lua_settop(L, base + 5); /* the time limit (send, batch:add) at base + 5, whatever follows */
+  a->product = NULL;        /* the client's (set once the client is checked) */
+  a->w.id = luaL_checklstring(L, base + 1, &a->w.id_len);
+  a->w.ver = luaL_checklstring(L, base + 2, &a->w.ver_len);
+  luaL_checktype(L, base + 3, LUA_TTABLE);
+  a->w.offset = lua_isnoneornil(L, base + 4)
                     ? 0
-                    : wa_check_range(L, base + 7, -86400.0 * 366, 86400.0 * 366, "clock offset");
+                    : wa_check_range(L, base + 4, -86400.0 * 366, 86400.0 * 366, "clock offset");
+  /* the credentials' strings stay on the stack (below the body wa_guarded
+   * runs) for the whole call: a finalizer that changes the table meanwhile
+   * cannot free them */
+  lua_getfield(L, base + 3, "access_key_id");
+  a->w.akid = credential(L, &a->w.akid_len, "access_key_id", 1);
+  lua_getfield(L, base + 3, "secret_access_key");
+  a->w.secret = credential(L, &a->w.secret_len, "secret_access_key", 1);
+  lua_getfield(L, base + 3, "session_token");
+  a->w.token = credential(L, &a->w.token_len, "session_token", 0);
   if (lua_type(L, base) != LUA_TSTRING) luaL_checktype(L, base, LUA_TTABLE);
 }
 

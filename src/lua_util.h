@@ -73,8 +73,10 @@ static inline int wa_guard_close(wa_guard *g) {
 }
 
 /* The arguments of client:send and client:prepare (and batch:add), from
- * index base on: message, product, id, version, akid, secret, token, offset.
- * Converted before any client is entered (a conversion may run the GC). */
+ * index base on: message, id, version, credentials (a table: access_key_id,
+ * secret_access_key, session_token), clock offset. Converted before any
+ * client is entered (a conversion may run the GC); pushes the three
+ * credentials on the stack, where they stay for the call. */
 typedef struct {
   int msg; /* the stack index of the message */
   const char *product;

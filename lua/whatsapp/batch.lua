@@ -6,11 +6,12 @@
 -- cosockets. Policy lives here: which message goes next, retries (the retry
 -- module, the client's quota and clock skew, as send), the rate per
 -- origination number, progress, results in input order.
+local attempts = require "whatsapp.attempts"
 local core = require "whatsapp.core"
 local errors = require "whatsapp.errors"
 local options = require "whatsapp.options"
 local resty = require "whatsapp.transport.resty"
-local retry = require "whatsapp.retry"
+local send = require "whatsapp.service.send"
 
 local monotonic = core.monotonic
 
@@ -37,11 +38,11 @@ local function split_options(opts, send_options)
     schemas[send_options] = schema
   end
   options.check("send_batch", opts, schema, 4)
-  local send
+  local send_opts
   for k, v in pairs(opts) do
     if not BATCH_OPTIONS[k] then
-      send = send or {}
-      send[k] = v
+      send_opts = send_opts or {}
+      send_opts[k] = v
     end
   end
   local concurrency = opts.concurrency or M.DEFAULT_CONCURRENCY
@@ -53,61 +54,34 @@ local function split_options(opts, send_options)
   if rate ~= nil and not (rate > 0 and rate < math.huge) then
     error("send_batch: rate must be a positive number of messages per second (got " .. tostring(rate) .. ")", 4)
   end
-  return send, concurrency, rate, opts.progress
+  return send_opts, concurrency, rate, opts.progress
 end
 
--- The pace of one origination number: attempts start at least 1/rate s
--- apart, whichever batch (or light thread) starts them. Kept on the client
--- per phone number id, so batches one after the other keep to it too.
-local function pacer(self, id, rate)
-  local pacers = self._pacers
-  if not pacers then
-    pacers = {}
-    self._pacers = pacers
-  end
-  local p = pacers[id]
-  if not p then
-    p = { next = 0 }
-    pacers[id] = p
-  end
-  p.interval = 1 / rate
-  return p
-end
+local pace_wait, pace_take = attempts.pace_wait, attempts.pace_take
 
--- Seconds until the pacer lets an attempt start (0: now).
-local function pace_wait(p, now)
-  return p.next > now and p.next - now or 0
-end
-
-local function pace_take(p, now)
-  p.next = (p.next > now and p.next or now) + p.interval
-end
-
---- The libcurl way: one loop over a Batch of the C core (client:batch), the
--- client's transport. it: the client's internals (see client.lua).
-local function run_curl(self, it, job)
-  local messages, results, n = job.messages, job.results, job.n
-  local id, version, deadline, progress = job.id, job.version, job.deadline, job.progress
-  local transport, product = self._transport, it.PRODUCT
-  local quota = self._quota
-  local conc = job.concurrency
-  if conc > n then conc = n end
-
-  -- a Batch kept from the last call keeps its connections open
-  local b = self._idle_batch
-  self._idle_batch = nil
+-- A Batch of the C core for conc transfers: the one kept from the last
+-- call (its connections still open) when it has enough slots.
+local function take_batch(route, conc)
+  local b = route.idle_batch
+  route.idle_batch = nil
   if b and b:stats().slots < conc then
     b:close()
     b = nil
   end
-  b = b or transport:batch(conc)
+  return b or route.transport:batch(conc)
+end
 
-  local pace = job.rate and pacer(self, id, job.rate)
-  -- per item, only for items that failed once (or have a deadline): most have no entry
-  local attempts, costs, skews, started, retry_at = {}, {}, {}, {}, {}
-  -- per slot: the attempt in flight there
-  local slot_item, slot_tries, slot_creds, slot_offset, slot_dl = {}, {}, {}, {}, {}
-  local free, waiting = {}, {} -- free slots (a stack); items waiting for a retry
+--- The libcurl way: one loop over a Batch of the C core, the route's
+-- transport. Each item is a call of the route's attempts (whatsapp.attempts)
+-- with its index in call.item; slots[s] is the call in flight in slot s.
+local function run_curl(route, job)
+  local messages, results, n = job.messages, job.results, job.n
+  local id, version, deadline, progress = job.id, job.version, job.deadline, job.progress
+  local transport, policy = route.transport, route.attempts
+  local conc = math.min(job.concurrency, n)
+  local b = take_batch(route, conc)
+  local pace = job.rate and policy:pacer(id, job.rate)
+  local slots, free, waiting = {}, {}, {} -- the call in each slot; free slots (a stack); calls waiting to retry
   for s = conc, 1, -1 do free[#free + 1] = s end
   local next_fresh, in_flight, finished, failed = 1, 0, job.finished, job.failed
 
@@ -118,67 +92,55 @@ local function run_curl(self, it, job)
     if progress then progress(finished, n, i, result) end
   end
 
-  local function failure(i, tries, err, retry_after, offset)
-    local delay, cost, skew = it.next_try(self, tries, skews[i], err, retry_after, offset, deadline, started[i])
+  local function failure(call, err, retry_after)
+    local i = call.item
+    local delay = call:failed(err, retry_after)
     if not delay then return finish(i, { err = err }) end
-    attempts[i], costs[i], skews[i] = tries, cost, skew
-    retry_at[i] = monotonic() + delay
-    waiting[#waiting + 1] = i
+    call.retry_at = monotonic() + delay
+    waiting[#waiting + 1] = call
   end
 
-  -- Starts item i in a free slot (or finishes it when it cannot start).
-  -- creds: what self:credentials() gave for this round of starts.
-  local function start(i, now, creds, cerr)
-    local tries = attempts[i] or 0
-    if not creds then
-      local own = {} -- each item gets its own copy of the round's error
-      for k, v in pairs(cerr) do own[k] = v end
-      cerr = setmetatable(own, getmetatable(cerr))
-      cerr.attempts = tries
-      return finish(i, { err = cerr })
-    end
-    local limit_ms, dl
-    if deadline then
-      started[i] = started[i] or now
-      limit_ms, dl = it.limit_of(deadline, started[i], tries)
-      if not limit_ms then return finish(i, { err = dl }) end
-    end
-    local slot = free[#free]
-    free[#free] = nil
-    local offset = self._clock_offset
-    local ok, kind, text, field = b:add(transport, slot, messages[i], product, id, version, creds.access_key_id,
-      creds.secret_access_key, creds.session_token, offset, limit_ms)
-    if not ok then
-      free[#free + 1] = slot
-      local _, err = it.interpret(self, creds, dl, nil, kind, text, field)
-      return failure(i, tries + 1, err, nil, offset)
-    end
-    slot_item[slot], slot_tries[slot], slot_creds[slot], slot_offset[slot], slot_dl[slot] =
-      i, tries + 1, creds, offset, dl
-    in_flight = in_flight + 1
-  end
-
-  -- The next item to start: a retry that is due, else the next new one.
+  -- The next call to start: a retry that is due, else one for the next new item.
   local function pick(now)
     for k = 1, #waiting do
-      local i = waiting[k]
-      if retry_at[i] <= now then
+      local call = waiting[k]
+      if call.retry_at <= now then
         table.remove(waiting, k)
-        return i
+        return call
       end
     end
     while next_fresh <= n and results[next_fresh] do next_fresh = next_fresh + 1 end -- refused before sending
     if next_fresh <= n then
+      local call = policy:begin(deadline)
+      call.item = next_fresh
       next_fresh = next_fresh + 1
-      return next_fresh - 1
+      return call
     end
+  end
+
+  -- Starts a call in a free slot (or finishes its item when it cannot
+  -- start). creds, cerr: the credentials of this round of starts.
+  local function start(call, creds, cerr)
+    local i = call.item
+    local ok, err = call:start(creds, cerr)
+    if not ok then return finish(i, { err = err }) end
+    local slot = free[#free]
+    free[#free] = nil
+    local added, kind, text, field = b:add(transport, slot, messages[i], id, version, call.creds,
+      call.offset, call.limit_ms)
+    if not added then
+      free[#free + 1] = slot
+      return failure(call, errors.from_transport(kind, text, field, route, call.dl))
+    end
+    slots[slot] = call
+    in_flight = in_flight + 1
   end
 
   -- When something that waits (a retry, the pacer) may go on.
   local function wake_at(now)
     local at
     for k = 1, #waiting do
-      local t = retry_at[waiting[k]]
+      local t = waiting[k].retry_at
       if not at or t < at then at = t end
     end
     if pace and (#waiting > 0 or next_fresh <= n) then
@@ -193,30 +155,22 @@ local function run_curl(self, it, job)
     while true do
       local slot, status, value, request_id, error_type, date, retry_after = b:result()
       if not slot then return end
-      local i = slot_item[slot]
-      slot_item[slot] = nil
+      local call = slots[slot]
+      slots[slot] = nil
       free[#free + 1] = slot
       in_flight = in_flight - 1
-      if status == true then -- the common answer: value is the messageId, request_id the Date
-        if request_id and request_id ~= last_date then
-          last_date = request_id
-          it.learn_clock(self, request_id)
-        end
-        if quota and (costs[i] or quota.tokens < quota.capacity) then retry.succeeded(quota, costs[i] or 0) end
-        finish(i, { message_id = value })
+      local message_id, err, answer_date, after = send.interpret(route, call, status, value, request_id,
+        error_type, date, retry_after)
+      if answer_date and answer_date ~= last_date then
+        last_date = answer_date
+        policy:learn_clock(answer_date)
+      end
+      if message_id then
+        local i = call.item
+        call:succeeded()
+        finish(i, { message_id = message_id })
       else
-        local message_id, err, answer_date, after = it.interpret(self, slot_creds[slot], slot_dl[slot], status,
-          value, request_id, error_type, date, retry_after)
-        if answer_date then
-          last_date = answer_date
-          it.learn_clock(self, answer_date)
-        end
-        if message_id then
-          retry.succeeded(quota, costs[i] or 0)
-          finish(i, { message_id = message_id })
-        else
-          failure(i, slot_tries[slot], err, after, slot_offset[slot])
-        end
+        failure(call, err, after)
       end
     end
   end
@@ -226,16 +180,14 @@ local function run_curl(self, it, job)
       local now = monotonic()
       local creds, cerr
       while #free > 0 do
-        if pace then
-          if pace_wait(pace, now) > 0 then break end
-        end
-        local i = pick(now)
-        if not i then break end
+        if pace and pace_wait(pace, now) > 0 then break end
+        local call = pick(now)
+        if not call then break end
         if pace then pace_take(pace, now) end
-        if not creds and not cerr then -- once a round, in the time item i has left
-          creds, cerr = self:credentials(deadline and deadline - (now - (started[i] or now)))
+        if not creds and not cerr then -- once a round, in the time this call has left
+          creds, cerr = policy.credentials(call:left())
         end
-        start(i, now, creds, cerr)
+        start(call, creds, cerr)
       end
       if finished >= n then break end
       local at = wake_at(now)
@@ -245,7 +197,7 @@ local function run_curl(self, it, job)
         drain()
       elseif at then
         local wait = at - monotonic()
-        if wait > 0 then self._sleep(wait) end
+        if wait > 0 then policy.sleep(wait) end
       end
     end
   end
@@ -255,24 +207,24 @@ local function run_curl(self, it, job)
     b:close() -- stops what is in flight; a Lua error must not leave transfers behind
     error(err, 0)
   end
-  if self._closed then -- progress closed the client: keep no connection open for it
+  if route.closed then -- progress closed the client: keep no connection open for it
     b:close()
   else
-    self._idle_batch = b
+    route.idle_batch = b
   end
   return results, failed
 end
 
 --- Inside nginx: up to `concurrency` light threads take the next message
 -- and send it as client:send does (cosockets, ngx.sleep between retries).
-local function run_resty(self, it, job)
+local function run_resty(route, job)
   local why = resty.unavailable()
   if why then return nil, errors.new { code = "TransportUnavailable", message = why, attempts = 0 } end
   local ngx = rawget(_G, "ngx")
   local messages, results, n = job.messages, job.results, job.n
   local id, version, deadline, progress = job.id, job.version, job.deadline, job.progress
   local finished, failed, nxt, stop = job.finished, job.failed, 1, nil
-  local p = job.rate and pacer(self, id, job.rate)
+  local p = job.rate and route.attempts:pacer(id, job.rate)
   local pace = p and function()
     local now = monotonic()
     local wait = pace_wait(p, now)
@@ -286,7 +238,7 @@ local function run_resty(self, it, job)
       local i = nxt
       if i > n then return end
       nxt = nxt + 1
-      local fine, message_id, err = pcall(it.run_send, self, messages[i], id, version, deadline, pace)
+      local fine, message_id, err = pcall(send.run, route, messages[i], id, version, deadline, pace)
       if not fine then
         stop = stop or { message_id }
         return
@@ -324,9 +276,8 @@ local function run_resty(self, it, job)
 end
 
 --- client:send_batch(messages, opts) -> results, failed | nil, err
--- it: the client's internals: check_send_opts, check_message, SEND_OPTIONS,
--- interpret, next_try, learn_clock, limit_of, run_send, PRODUCT.
-function M.send_batch(self, it, messages, opts)
+-- route: the client's (see whatsapp.client).
+function M.send_batch(client, route, messages, opts)
   if type(messages) ~= "table" then
     error("send_batch: messages must be a list (got " .. type(messages) .. ")", 3)
   end
@@ -337,10 +288,10 @@ function M.send_batch(self, it, messages, opts)
       error("send_batch: messages[" .. i .. "] must be a table or a JSON string (got " .. mt .. ")", 3)
     end
   end
-  local send_opts, concurrency, rate, progress = split_options(opts, it.SEND_OPTIONS)
+  local send_opts, concurrency, rate, progress = split_options(opts, send.OPTIONS)
   local results = {}
   if n == 0 then return results, 0 end
-  local id, version, deadline = it.check_send_opts(self, send_opts)
+  local id, version, deadline = send.settings(client, send_opts)
   if not id then return nil, version end
 
   local job = {
@@ -351,7 +302,7 @@ function M.send_batch(self, it, messages, opts)
   for i = 1, n do
     local m = messages[i]
     if type(m) == "table" then
-      local ok, verr = it.check_message(m, send_opts)
+      local ok, verr = send.check_message(m, send_opts)
       if ok and verr ~= m then -- validation normalized it (a copy): send that, the caller's list unchanged
         if job.messages == messages then
           job.messages = {}
@@ -368,8 +319,8 @@ function M.send_batch(self, it, messages, opts)
     end
   end
   if job.finished == n then return results, job.failed end
-  if self.transport == "resty" then return run_resty(self, it, job) end
-  return run_curl(self, it, job)
+  if route.transport_kind == "resty" then return run_resty(route, job) end
+  return run_curl(route, job)
 end
 
 return M

@@ -5,6 +5,7 @@ local options = require "whatsapp.options"
 local params = require "whatsapp.params"
 local retry = require "whatsapp.retry"
 local shared = require "whatsapp.credentials.files"
+local urls = require "whatsapp.url"
 
 local M = {}
 
@@ -69,31 +70,28 @@ end
 -- {scheme, host_header, url, path} or nil, rule.
 local function parse_endpoint(endpoint)
   if endpoint:find("[%z\1-\32\127]") then return nil, "must not contain spaces or control characters" end
-  local scheme, authority, prefix = endpoint:match("^(%a[%w+.-]*)://([^/?#]*)([^?#]*)$")
-  if not scheme then return nil, 'must be a URL such as "https://host[:port]" with no query or fragment' end
-  scheme = scheme:lower()
-  if scheme ~= "https" and scheme ~= "http" then return nil, "must use http or https" end
-  if authority:find("@") then return nil, "must not contain user information" end
-  local host, port = authority:match("^(%[[%x:.]+%])(.*)$")
-  if not host then host, port = authority:match("^([%w.-]+)(.*)$") end
-  if not host or host == "" then return nil, "has no host" end
-  if port ~= "" then
-    port = port:match("^:(%d+)$")
-    if not port or tonumber(port) < 1 or tonumber(port) > 65535 then return nil, "has a bad port" end
+  local u = urls.parse(endpoint)
+  if not u or u.query or u.fragment then
+    return nil, 'must be a URL such as "https://host[:port]" with no query or fragment'
   end
-  prefix = prefix:gsub("/+$", "")
+  local scheme = u.scheme
+  if scheme ~= "https" and scheme ~= "http" then return nil, "must use http or https" end
+  if u.userinfo then return nil, "must not contain user information" end
+  if u.host == "" then return nil, "has no host" end
+  if not u.host:find(u.ipv6 and "^[%x:.]+$" or "^[%w.-]+$") then
+    return nil, "has a host name with a character no host name holds"
+  end
+  if not urls.good_port(u) then return nil, "has a bad port" end
+  local prefix = u.path:gsub("/+$", "")
   if prefix ~= "" and not prefix:find("^[%w%-._~/]+$") then
     return nil, "path may only hold unreserved characters"
   end
-  local default_port = scheme == "https" and "443" or "80"
-  local host_header = host:lower()
-  if port ~= "" and port ~= default_port then host_header = host_header .. ":" .. port end
   local path = prefix .. M.SEND_PATH
   return {
     scheme = scheme,
-    host_header = host_header,
+    host_header = urls.host_header(u),
     path = path,
-    url = scheme .. "://" .. authority .. path,
+    url = scheme .. "://" .. u.authority .. path,
   }
 end
 M.parse_endpoint = parse_endpoint

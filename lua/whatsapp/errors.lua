@@ -214,22 +214,72 @@ function M.from_response(status, body, request_id, error_type, secrets)
   }
 end
 
--- kind reported by the C core -> code, retryable
-local TRANSPORT = {
-  connect = { "ConnectionError", true },
-  connect_timeout = { "TimeoutError", true }, -- nothing was sent
-  timeout = { "TimeoutError", true },         -- sent; the message may have been delivered
-  lost = { "ConnectionError", true },         -- sent, then the connection failed: may have been delivered
-  tls = { "TLSError", false },
-  response = { "ResponseError", false },
-  transport = { "ConnectionError", false },   -- libcurl failed in a way no retry mends
+--- The failure kinds, one table for every transport (the core's libcurl
+-- client and Batch, the cosocket transport, the credentials' http): kind ->
+-- the error code and whether a retry may mend it. The contract of a
+-- transport is written in whatsapp.transport (transport/init.lua).
+M.KINDS = {
+  connect = { code = "ConnectionError", retryable = true },      -- nothing was sent
+  connect_timeout = { code = "TimeoutError", retryable = true }, -- nothing was sent
+  timeout = { code = "TimeoutError", retryable = true },         -- sent; the message may have been delivered
+  lost = { code = "ConnectionError", retryable = true },         -- sent, then the connection failed
+  tls = { code = "TLSError", retryable = false },
+  response = { code = "ResponseError", retryable = false },      -- an answer that breaks HTTP or a limit
+  transport = { code = "ConnectionError", retryable = false },   -- libcurl failed in a way no retry mends
+  invalid = { code = "ParamValidationError", retryable = false }, -- refused before anything was sent
+  unavailable = { code = "TransportUnavailable", retryable = false }, -- no transport here (a phase without cosockets)
 }
+local KINDS = M.KINDS
 
---- Maps a transport failure of the C core (kind, text) to an error; what
--- says what happened in words a user can act on.
+--- Maps a transport failure (kind, text) to an error; what says what
+-- happened in words a user can act on.
 function M.transport(kind, what)
-  local t = TRANSPORT[kind] or TRANSPORT.transport
-  return new { code = t[1], message = what, retryable = t[2] }
+  local t = KINDS[kind] or KINDS.transport
+  return new { code = t.code, message = what, retryable = t.retryable }
+end
+
+-- What a failed exchange did or did not do, in the words of a send (the
+-- default) or of another call (field: what an "invalid" failure names).
+local SEND_EFFECT = { name = "send", sent = "the message may have been delivered", unsent = "nothing was delivered",
+  field = "message" }
+
+-- Words for a transport failure, with the limit that was hit.
+local function describe(kind, text, where, dl, effect)
+  local cut = dl and ((kind == "timeout" and dl.left < where.timeout)
+    or (kind == "connect_timeout" and dl.left < where.connect_timeout))
+  if cut then
+    return string.format("the %s's deadline (%gs) was reached %s; %s: %s", effect.name, dl.deadline,
+      kind == "timeout" and "after the request was sent" or "before the request was sent",
+      kind == "timeout" and effect.sent or effect.unsent, text)
+  elseif kind == "connect_timeout" then
+    return string.format("timed out before the request was sent (connect_timeout %gs, timeout %gs); "
+      .. "%s: %s", where.connect_timeout, where.timeout, effect.unsent, text)
+  elseif kind == "timeout" then
+    return string.format("no answer within timeout (%gs) after the request was sent; "
+      .. "%s: %s", where.timeout, effect.sent, text)
+  elseif kind == "connect" then
+    return "cannot reach " .. where.endpoint .. ": " .. text
+  elseif kind == "lost" then
+    return "the connection to " .. where.endpoint .. " failed after the request was sent; "
+      .. effect.sent .. ": " .. text
+  elseif kind == "tls" then
+    return "TLS with " .. where.endpoint .. " failed: " .. text
+  elseif kind == "response" then
+    return "malformed answer: " .. text
+  end
+  return text
+end
+
+--- The one mapping from a transport failure (kind, text, field: what the
+-- transport reported) to the error object of a call. where: the client's
+-- endpoint, timeout and connect_timeout (for the words); dl: {deadline=,
+-- left=} when a deadline limited the attempt; effect: {name=, sent=,
+-- unsent=, field=}, what the call may have done (a send's words when nil).
+function M.from_transport(kind, text, field, where, dl, effect)
+  effect = effect or SEND_EFFECT
+  if kind == "invalid" then return M.validation(field or effect.field, text) end
+  if kind == "unavailable" then return new { code = "TransportUnavailable", message = text, attempts = 0 } end
+  return M.transport(kind, describe(kind, text, where, dl, effect))
 end
 
 return M

@@ -1,12 +1,14 @@
 --- client:send_later, for OpenResty: a send from a 0-delay ngx.timer.at.
--- Installed on the client class by whatsapp.client, with what it shares
--- with send (its option and message checks).
+-- Installed on the client class by whatsapp.client; checks options and
+-- messages as send does (whatsapp.service.send).
+local config = require "whatsapp.config"
 local core = require "whatsapp.core"
 local errors = require "whatsapp.errors"
+local send = require "whatsapp.service.send"
 
 local M = {}
 
-local PRODUCT, check_send_opts, check_message -- set by install
+local PRODUCT = config.MESSAGING_PRODUCT
 
 --- OpenResty: sends in the background, from a 0-delay ngx.timer.at, for
 -- fire-and-forget use and for phases without cosockets (log, header and
@@ -27,11 +29,11 @@ local function send_later(self, message, opts, callback)
     return nil, errors.new { code = "TransportUnavailable", message = "send_later needs nginx (ngx.timer.at)",
       attempts = 0 }
   end
-  local id, version = check_send_opts(self, opts)
+  local id, version = send.settings(self, opts)
   if not id then return nil, version end
   if mt == "table" then
     -- checked and encoded now: in the timer it is JSON text, which send does not validate
-    local fine, checked = check_message(message, opts)
+    local fine, checked = send.check_message(message, opts)
     if not fine then return nil, checked end
     message = checked
     local text, _, why, field = core.encode(message, PRODUCT)
@@ -54,10 +56,8 @@ local function send_later(self, message, opts, callback)
   return true
 end
 
---- Puts send_later on the client class; internals: what whatsapp.client
--- shares with its helpers (PRODUCT, check_send_opts, check_message).
-function M.install(class, internals)
-  PRODUCT, check_send_opts, check_message = internals.PRODUCT, internals.check_send_opts, internals.check_message
+--- Puts send_later on the client class.
+function M.install(class)
   class.send_later = send_later
 end
 

@@ -45,18 +45,18 @@ local function chain(self_fn)
 end
 
 local msg = { to = "+14255550123", type = "text", text = { body = "gc" } }
-local akid, secret = "AKIDSTANDINEXAMPLE", "standin/Secret+Key/0123456789EXAMPLEKEY"
+local creds = { access_key_id = "AKIDSTANDINEXAMPLE", secret_access_key = "standin/Secret+Key/0123456789EXAMPLEKEY" }
 local phone = "phone-number-id-0123456789abcdef"
 local calls = {
-  send = function(cl) return cl:send(msg, "whatsapp", phone, "v20.0", akid, secret) end,
-  convert = function(cl) return cl:send(msg, "whatsapp", 123456789, 20.5, akid, secret) end,
-  prepare = function(cl) return cl:prepare(msg, "whatsapp", phone, "v20.0", akid, secret) end,
+  send = function(cl) return cl:send(msg, phone, "v20.0", creds) end,
+  convert = function(cl) return cl:send(msg, 123456789, 20.5, creds) end,
+  prepare = function(cl) return cl:prepare(msg, phone, "v20.0", creds) end,
   request = function(cl) return cl:request("GET", http .. "/_standin/stats", { ["X-A"] = "1" }) end,
   batch = function(cl)
     b = cl:batch(2)
-    assert(b:add(cl, 1, msg, "whatsapp", phone, "v20.0", akid, secret))
-    assert(b:add(cl, 2, '{"to":"+14255550123","type":"text","text":{"body":"gc"}}', "whatsapp", phone, "v20.0",
-      akid, secret, nil, 0, 5000))
+    assert(b:add(cl, 1, msg, phone, "v20.0", creds))
+    assert(b:add(cl, 2, '{"to":"+14255550123","type":"text","text":{"body":"gc"}}', phone, "v20.0",
+      creds, 0, 5000))
     local got = 0
     while got < 2 do
       b:poll(2000)
@@ -71,7 +71,7 @@ local call = assert(calls[mode], "mode must be send, convert, prepare, request, 
 local cfg = {
   url = http .. "/v1/whatsapp/send", path = "/v1/whatsapp/send", host = http:match("//(.*)"),
   region = "us-east-1", service = "social-messaging", connect_timeout_ms = 2000, timeout_ms = 5000,
-  max_message_bytes = 2048000,
+  max_message_bytes = 2048000, product = "whatsapp",
 }
 if jit then
   collectgarbage("setpause", 1)

@@ -25,21 +25,21 @@ local function bomb()
 end
 
 local JSON = '{"to":"+14255550123","type":"text","text":{"body":"gc"}}'
-local akid, secret = "AKIDSTANDINEXAMPLE", "standin/Secret+Key/0123456789EXAMPLEKEY"
+local creds = { access_key_id = "AKIDSTANDINEXAMPLE", secret_access_key = "standin/Secret+Key/0123456789EXAMPLEKEY" }
 local phone = "phone-number-id-0123456789abcdef"
 local c = core.new_client { url = http .. "/v1/whatsapp/send", path = "/v1/whatsapp/send", host = "127.0.0.1",
-  region = "us-east-1", service = "social-messaging", max_message_bytes = 2048000,
+  region = "us-east-1", service = "social-messaging", max_message_bytes = 2048000, product = "whatsapp",
   connect_timeout_ms = 5000, timeout_ms = 10000 }
 local b = c:batch(1)
 
 local calls = {
-  send = function() return c:send(JSON, "whatsapp", phone, "v20.0", akid, secret) end,
-  prepare = function() return c:prepare(JSON, "whatsapp", phone, "v20.0", akid, secret) end,
+  send = function() return c:send(JSON, phone, "v20.0", creds) end,
+  prepare = function() return c:prepare(JSON, phone, "v20.0", creds) end,
   request = function() return c:request("GET", http .. "/_standin/stats") end,
   batch = function()
     if not b:result() then -- nothing pending from a call a finalizer ended
       local running = b:stats().running
-      if running == 0 then assert(b:add(c, 1, JSON, "whatsapp", phone, "v20.0", akid, secret)) end
+      if running == 0 then assert(b:add(c, 1, JSON, phone, "v20.0", creds)) end
       b:poll(5000)
       return b:result()
     end

@@ -6,6 +6,7 @@
 -- loopback address or one of the container hosts (the SDKs' allowed-host rule).
 local common = require "whatsapp.credentials.common"
 local core = require "whatsapp.core"
+local urls = require "whatsapp.url"
 
 local M = { name = "container" }
 
@@ -21,12 +22,11 @@ local ALLOWED = {
 
 --- nil when url may carry credentials, else why not.
 function M.check_full_uri(url)
-  local scheme, authority = url:match("^(%a[%w+.-]*)://([^/?#]*)")
-  if not scheme then return "is not a URL" end
-  scheme = scheme:lower()
-  if authority:find("@") then return "must not hold user information" end
-  local host = authority:match("^(%[[^%]]*%])") or authority:match("^([^:]*)")
-  host = host:lower()
+  local u = urls.parse(url)
+  if not u then return "is not a URL" end
+  local scheme = u.scheme
+  if u.userinfo then return "must not hold user information" end
+  local host = u.ipv6 and "[" .. u.host .. "]" or u.host
   if scheme == "https" then return nil end
   if scheme ~= "http" then return "must use http or https" end
   if ALLOWED[host] or host:find("^127%.%d+%.%d+%.%d+$") then return nil end

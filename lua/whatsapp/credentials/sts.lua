@@ -10,6 +10,7 @@ local errors = require "whatsapp.errors"
 local params = require "whatsapp.params"
 local shared = require "whatsapp.credentials.files"
 local time = require "whatsapp.time"
+local urls = require "whatsapp.url"
 local xml = require "whatsapp.credentials.xml"
 
 local M = {}
@@ -50,19 +51,15 @@ local function form(action, args)
   return table.concat(parts, "&")
 end
 
--- scheme, host header (lowercase, port only when not the default), path
-local function split_url(url)
-  local scheme, authority, path = url:match("^(%a[%w+.-]*)://([^/?#@]+)([^?#]*)$")
-  if not scheme then return nil end
-  scheme = scheme:lower()
-  if scheme ~= "http" and scheme ~= "https" then return nil end
-  local host, port = authority:match("^(%[[%x:.]+%])(.*)$")
-  if not host then host, port = authority:match("^([%w.-]+)(.*)$") end
-  if not host or (port ~= "" and not port:find("^:%d+$")) then return nil end
-  local default = scheme == "https" and ":443" or ":80"
-  if port == default then port = "" end
-  if path == "" then path = "/" end
-  return scheme, host:lower() .. port, path
+-- scheme, host header (lowercase, port only when not the default), path;
+-- nil unless an http(s) URL with a host, no user information, query or fragment
+local function split_url(s)
+  local u = urls.parse(s)
+  if not u or (u.scheme ~= "http" and u.scheme ~= "https") or u.userinfo or u.query or u.fragment then return nil end
+  if not u.host:find(u.ipv6 and "^[%x:.]+$" or "^[%w.-]+$") or not urls.good_port(u) then
+    return nil
+  end
+  return u.scheme, urls.host_header(u), u.path == "" and "/" or u.path
 end
 
 local function text_of(el, ...)

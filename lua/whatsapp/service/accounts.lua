@@ -2,7 +2,6 @@
 -- numbers: where a sender finds its `phone-number-id-…`. Answers are the
 -- service's objects, keyed as the model names them (id, wabaName,
 -- phoneNumbers[i].phoneNumberId, displayPhoneNumber, …).
-local call = require "whatsapp.service.call"
 local errors = require "whatsapp.errors"
 local operations = require "whatsapp.service.operations"
 local options = require "whatsapp.options"
@@ -42,7 +41,7 @@ function M.list_accounts(client, opts)
         return page[i]
       end
       if done then return nil end
-      local out, err = call.invoke(client, LIST,
+      local out, err = client:call(LIST,
         { [pager.input_token] = token, [pager.limit_key] = opts.max_results }, { deadline = opts.deadline })
       if not out then
         done = true
@@ -68,7 +67,7 @@ end
 function M.get_account(client, id, opts)
   if type(id) ~= "string" then raise("get_account", "id must be a string (got " .. type(id) .. ")") end
   opts = check_opts("get_account", opts)
-  local out, err = call.invoke(client, "GetLinkedWhatsAppBusinessAccount", { id = id }, opts)
+  local out, err = client:call("GetLinkedWhatsAppBusinessAccount", { id = id }, opts)
   if not out then return nil, err end
   if type(out.account) ~= "table" then return nil, no_member("account") end
   return out.account
@@ -80,7 +79,7 @@ end
 function M.get_phone_number(client, id, opts)
   if type(id) ~= "string" then raise("get_phone_number", "id must be a string (got " .. type(id) .. ")") end
   opts = check_opts("get_phone_number", opts)
-  local out, err = call.invoke(client, "GetLinkedWhatsAppBusinessAccountPhoneNumber", { id = id }, opts)
+  local out, err = client:call("GetLinkedWhatsAppBusinessAccountPhoneNumber", { id = id }, opts)
   if not out then return nil, err end
   if type(out.phoneNumber) ~= "table" then return nil, no_member("phoneNumber") end
   out.phoneNumber.linkedWhatsAppBusinessAccountId = out.linkedWhatsAppBusinessAccountId

@@ -14,14 +14,15 @@ local time = require "whatsapp.time"
 
 local M = {}
 
-local EFFECT = { name = "call", sent = "the request may have been carried out", unsent = "nothing was sent" }
+local EFFECT = { name = "call", sent = "the request may have been carried out", unsent = "nothing was sent",
+  field = "request" }
 
 -- The signed request's headers: for the wire {name = value}, and the list
 -- the signer takes. A body is JSON; without one there is no Content-Type.
-local function signed_headers(client, op, req, creds, offset)
+local function signed_headers(route, op, req, creds, offset)
   local amz_date = time.amz_date(time.now() + offset)
-  local wire = { Host = client._host, ["X-Amz-Date"] = amz_date }
-  local list = { { "host", client._host }, { "x-amz-date", amz_date } }
+  local wire = { Host = route.host, ["X-Amz-Date"] = amz_date }
+  local list = { { "host", route.host }, { "x-amz-date", amz_date } }
   if req.body then
     wire["Content-Type"] = "application/json"
     list[#list + 1] = { "content-type", "application/json" }
@@ -31,8 +32,8 @@ local function signed_headers(client, op, req, creds, offset)
     list[#list + 1] = { "x-amz-security-token", creds.session_token }
   end
   local signed, _, why = core.sign {
-    method = op.method, path = client._base_path .. op.uri, query = req.query, headers = list,
-    body = req.body or "", region = client.region, service = config.SERVICE,
+    method = op.method, path = route.base_path .. op.uri, query = req.query, headers = list,
+    body = req.body or "", region = route.region, service = config.SERVICE,
     access_key_id = creds.access_key_id, secret_access_key = creds.secret_access_key, amz_date = amz_date,
   }
   if not signed then return nil, why end
@@ -40,19 +41,16 @@ local function signed_headers(client, op, req, creds, offset)
   return wire
 end
 
--- One attempt: the decoded answer, or nil, err; then the answer's Date and
--- x-amz-retry-after headers (nil when there was no answer).
-local function attempt(client, op, req, url, creds, offset, limit_ms, dl)
-  local headers, why = signed_headers(client, op, req, creds, offset)
+-- One attempt (call: see whatsapp.attempts): the decoded answer, or nil,
+-- err; then the answer's Date and x-amz-retry-after headers (nil when there
+-- was no answer).
+local function attempt(call, route, op, req, url)
+  local creds = call.creds
+  local headers, why = signed_headers(route, op, req, creds, call.offset)
   if not headers then return nil, errors.validation("credentials", "cannot sign: " .. tostring(why)) end
-  local status, body, answer = client._transport:request(op.method, url, headers, req.body, limit_ms)
-  if not status then
-    local kind, text = body, answer
-    if kind == "invalid" then return nil, errors.validation("request", text) end
-    if kind == "unavailable" then
-      return nil, errors.new { code = "TransportUnavailable", message = text, attempts = 0 }
-    end
-    return nil, client:_transport_error(kind, text, dl, EFFECT)
+  local status, body, answer = route.transport:request(op.method, url, headers, req.body, call.limit_ms)
+  if not status then -- body: the kind, answer: the words
+    return nil, errors.from_transport(body, answer, nil, route, call.dl, EFFECT)
   end
   local request_id, date = answer["x-amzn-requestid"], answer["date"]
   local value = body ~= "" and core.decode(body) or nil
@@ -73,22 +71,22 @@ end
 local DEADLINE_ONLY = { deadline = "number" }
 
 --- Calls operation `name` with input (a table keyed by the model's member
--- names). opts: deadline (seconds for the call, retries included; else the
--- client's). Returns the answer as a table keyed by the model's output
--- member names, or nil and an error object.
-function M.invoke(client, name, input, opts)
+-- names) over route (the client's: see whatsapp.client). opts: deadline
+-- (seconds for the call, retries included; else deadline, the client's).
+-- Returns the answer as a table keyed by the model's output member names,
+-- or nil and an error object.
+function M.invoke(route, name, input, opts, deadline)
   options.check(name, opts, DEADLINE_ONLY, 3)
   local req, err = model.request(name, input)
   if not req then return nil, err end
-  local deadline = client.deadline
   if opts and opts.deadline ~= nil then
     local bad = options.seconds(opts.deadline)
     if bad then return nil, errors.validation("deadline", bad) end
     deadline = opts.deadline
   end
   local op = operations.operations[name]
-  local url = client._base_url .. op.uri .. (req.query ~= "" and "?" .. req.query or "")
-  return client:_with_retries(deadline, attempt, op, req, url)
+  local url = route.base_url .. op.uri .. (req.query ~= "" and "?" .. req.query or "")
+  return route.attempts:run(deadline, nil, attempt, route, op, req, url)
 end
 
 return M

@@ -3,7 +3,6 @@
 -- (GetWhatsAppMessageMedia), delete (DeleteWhatsAppMessageMedia). The Lua
 -- names (s3 = {bucket_name, key}, presigned_url = {url, headers}) map to the
 -- model's members; validation errors name the model's members.
-local call = require "whatsapp.service.call"
 local errors = require "whatsapp.errors"
 local options = require "whatsapp.options"
 
@@ -77,7 +76,7 @@ function M.upload_media(client, source, opts)
       .. "or presigned_url = {url =, headers =}")
   end
   local out
-  out, err = call.invoke(client, "PostWhatsAppMessageMedia", { originationPhoneNumberId = id, [member] = value },
+  out, err = client:call("PostWhatsAppMessageMedia", { originationPhoneNumberId = id, [member] = value },
     { deadline = opts.deadline })
   if not out then return nil, err end
   if type(out.mediaId) ~= "string" then
@@ -112,7 +111,7 @@ function M.get_media(client, args, opts)
     return nil, errors.validation("destinationS3File", "say where to put the file (s3 = {bucket_name =, key =} "
       .. "or presigned_url = {url =, headers =}), or ask for metadata_only = true")
   end
-  return call.invoke(client, "GetWhatsAppMessageMedia", input, { deadline = opts.deadline })
+  return client:call("GetWhatsAppMessageMedia", input, { deadline = opts.deadline })
 end
 
 --- Deletes uploaded media. opts as for upload_media. Returns true, or nil, err.
@@ -122,7 +121,7 @@ function M.delete_media(client, media_id, opts)
   local id, err = phone_number_id(client, opts)
   if not id then return nil, err end
   local out
-  out, err = call.invoke(client, "DeleteWhatsAppMessageMedia", { mediaId = media_id, originationPhoneNumberId = id },
+  out, err = client:call("DeleteWhatsAppMessageMedia", { mediaId = media_id, originationPhoneNumberId = id },
     { deadline = opts.deadline })
   if not out then return nil, err end
   if out.success ~= true then

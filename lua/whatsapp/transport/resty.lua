@@ -1,10 +1,12 @@
 --- The OpenResty transport: HTTP/1.1 over nginx cosockets, so a send yields
 -- to the event loop instead of blocking the worker. The C core still encodes
 -- and signs (client:prepare gives the whole request as one string); only the
--- I/O lives here. Same interface as the core's libcurl client: send,
--- request, stats, close, with the same results and failure kinds.
+-- I/O lives here. It keeps the transport contract (whatsapp.transport) as
+-- the core's libcurl client does: send, request, stats, close, with the
+-- same results and failure kinds.
 local core = require "whatsapp.core"
 local answer = require "whatsapp.transport.answer"
+local urls = require "whatsapp.url"
 
 local ngx = rawget(_G, "ngx")
 
@@ -36,17 +38,15 @@ local POOL_SIZE, BACKLOG, IDLE_MS = 32, 64, 60000
 local Transport = {}
 Transport.__index = Transport
 
--- scheme, host (as written, no brackets), port, path+query
+-- scheme, host (lowercased, no brackets), port, path+query (what the
+-- request line names; the fragment is not sent); nil for a URL without a
+-- host, with user information or a bad port
 local function split_url(url)
-  local scheme, authority, rest = url:match("^(%a[%w+.-]*)://([^/?#]+)(.*)$")
-  if not scheme then return nil end
-  scheme = scheme:lower()
-  local host, port = authority:match("^%[([%x:.]+)%]:?(%d*)$")
-  if not host then host, port = authority:match("^([^:]+):?(%d*)$") end
-  if not host then return nil end
-  port = tonumber(port) or (scheme == "https" and 443 or 80)
-  if rest == "" then rest = "/" end
-  return scheme, host:lower(), port, rest
+  local u = urls.parse(url)
+  if not u or u.host == "" or u.userinfo or not urls.good_port(u) then return nil end
+  if u.ipv6 and not u.host:find("^[%x:.]+$") then return nil end
+  local target = (u.path == "" and "/" or u.path) .. (u.query and "?" .. u.query or "")
+  return u.scheme, u.host, u.port or u.default_port or 80, target
 end
 
 -- nil for http and https, else the failure libcurl gives (kind and words):
@@ -193,9 +193,9 @@ function Transport:exchange(request, limit_ms, head_only)
   return nil, "lost", "the server closed the connection without answering"
 end
 
---- Same contract as the core client's send.
-function Transport:send(message, product, id, version, akid, secret, token, offset, limit_ms)
-  local request, kind, text, field = self.core:prepare(message, product, id, version, akid, secret, token, offset)
+--- The send of the transport contract (whatsapp.transport).
+function Transport:send(message, id, version, creds, offset, limit_ms)
+  local request, kind, text, field = self.core:prepare(message, id, version, creds, offset)
   if not request then return nil, kind, text, field end
   self.requests = self.requests + 1
   local status, headers, body = self:exchange(request, limit_ms)

@@ -1,0 +1,249 @@
+--- The attempts of a call, in one object: credentials for each attempt, the
+-- clock offset to sign with (learned from the answers' Date), the deadline
+-- and the time each attempt may take under it, the retry quota, backoff
+-- (retry.lua: the standard mode), the one clock-skew retry, the pace of an
+-- origination number and the on_retry hook. client:send, send_batch (over
+-- libcurl and inside nginx) and the model-driven calls all go through it.
+--
+--   local policy = attempts.new { ... }         -- one per client
+--   policy:run(deadline, pace, once, a, b, c)    -- a whole call, or, step by step
+--   local call = policy:begin(deadline)          -- (send_batch keeps many in flight):
+--   call:start()                -> true | nil, err   before each attempt
+--   ... the attempt, signed with call.creds and call.offset, within call.limit_ms ...
+--   policy:learn_clock(date)                     -- an answer's Date header
+--   call:succeeded()                             -- or
+--   call:failed(err, retry_after) -> delay | nil -- nil: err is the call's answer
+local core = require "whatsapp.core"
+local errors = require "whatsapp.errors"
+local retry = require "whatsapp.retry"
+
+local monotonic, random = core.monotonic, core.random
+
+local M = {}
+
+local Policy = {}
+Policy.__index = Policy
+
+local Call = {}
+Call.__index = Call
+
+-- Calls kept for reuse once over (a send allocates no table of its own).
+local MAX_SPARE = 64
+
+--- settings: max_attempts, backoff (retry.lua's), on_retry (function(err,
+-- attempts, delay) or nil), quota (retry.new_quota or nil), sleep
+-- (function(seconds)), credentials (function(limit) -> creds | nil, err;
+-- limit: seconds the fetch may take, nil for no deadline).
+function M.new(settings)
+  return setmetatable({
+    max_attempts = settings.max_attempts,
+    backoff = settings.backoff,
+    on_retry = settings.on_retry,
+    quota = settings.quota,
+    sleep = settings.sleep,
+    credentials = settings.credentials,
+    clock_offset = 0, -- seconds to add to our clock when signing (learned from answers)
+    pacers = {},      -- origination phone number id -> its pace
+    spare = {}, n_spare = 0,
+  }, Policy)
+end
+
+--- Learns the service's clock from an answer's Date header. The header is
+-- parsed once per value (it changes once a second).
+function Policy:learn_clock(date)
+  if date ~= self.date_header then
+    self.date_header, self.date_value = date, retry.parse_http_date(date)
+  end
+  self.clock_offset = retry.learn_offset(self.clock_offset, os.time(), self.date_value)
+end
+
+--- A new call: deadline (seconds for all its attempts, nil for none) from
+-- now. The call's fields the attempt reads after start(): creds, offset
+-- (the clock offset to sign with), limit_ms and dl ({deadline=, left=},
+-- for the words of a failure) when a deadline limits the attempt.
+-- pace (optional): called before each attempt, may wait.
+function Policy:begin(deadline, pace)
+  local call
+  local n = self.n_spare
+  if n > 0 then
+    call = self.spare[n]
+    self.spare[n] = nil
+    self.n_spare = n - 1
+  else
+    call = setmetatable({ policy = self }, Call)
+  end
+  call.deadline, call.started, call.pace = deadline, deadline and monotonic(), pace
+  call.tries, call.cost, call.skewed = 0, 0, false
+  call.creds, call.offset, call.limit_ms, call.dl = nil, nil, nil, nil
+  return call
+end
+
+local function release(call)
+  local p = call.policy
+  if p.n_spare < MAX_SPARE then
+    call.creds, call.dl, call.pace, call.item = nil, nil, nil, nil
+    p.n_spare = p.n_spare + 1
+    p.spare[p.n_spare] = call
+  end
+end
+
+--- Seconds the deadline leaves (nil: no deadline).
+function Call:left()
+  return self.deadline and self.deadline - (monotonic() - self.started)
+end
+
+-- err, or a copy of it when shared (one credentials failure for several calls), with attempts set.
+local function own(err, shared, attempts)
+  if shared then
+    local copy = {}
+    for k, v in pairs(err) do copy[k] = v end
+    err = setmetatable(copy, getmetatable(err))
+  end
+  err.attempts = attempts
+  return err
+end
+
+--- Before each attempt: the credentials (fetched in the time the deadline
+-- leaves; or creds / cerr as fetched once for several calls), the pace,
+-- the time the attempt may take. -> true, or nil and the call's answer
+-- (err.attempts set): then the call is over.
+function Call:start(creds, cerr)
+  local shared = creds ~= nil or cerr ~= nil
+  if not shared then creds, cerr = self.policy.credentials(self:left()) end
+  if not creds then
+    release(self)
+    return nil, own(cerr, shared, self.tries)
+  end
+  if self.pace then self.pace() end
+  local deadline = self.deadline
+  if deadline then
+    local left = deadline - (monotonic() - self.started)
+    if left <= 0.001 then
+      release(self)
+      return nil, own(errors.transport("connect_timeout", string.format(
+        "the deadline (%gs) passed before the request was sent; nothing was sent", deadline)), false, self.tries)
+    end
+    self.limit_ms, self.dl = math.ceil(left * 1000), { deadline = deadline, left = left }
+  end
+  self.tries = self.tries + 1
+  -- the offset is read now: in OpenResty another call may learn a new one
+  -- while this one waits for its answer
+  self.creds, self.offset = creds, self.policy.clock_offset
+  return true
+end
+
+--- The attempt had its answer: the retry quota gets back what the call's
+-- last retry took. The call is over.
+function Call:succeeded()
+  local quota = self.policy.quota
+  if quota and (self.cost > 0 or quota.tokens < quota.capacity) then retry.succeeded(quota, self.cost) end
+  release(self)
+end
+
+-- Whether the skew retry applies: our clock was off by minutes, the service
+-- said so, and the offset has been learned since this attempt was signed.
+local function skew_retry(self, err)
+  return not self.skewed and retry.is_skew_code(err.code) and self.policy.clock_offset ~= self.offset
+end
+
+--- The attempt failed with err (retry_after: the answer's x-amz-retry-after).
+-- -> the seconds to wait before the next attempt, or nil when err is the
+-- call's answer (err.attempts and err.message settled; the call is over).
+-- An on_retry hook that raises raises here, its retry's tokens given back.
+function Call:failed(err, retry_after)
+  local p, tries = self.policy, self.tries
+  if err.code == "ParamValidationError" or err.code == "TransportUnavailable" then -- this attempt sent nothing
+    err.attempts = tries - 1
+    release(self)
+    return nil
+  end
+  err.attempts = tries
+  local cost, delay = 0, 0
+  if skew_retry(self, err) then
+    -- the same request, signed with the service's time, is retried at once
+    -- (once per call, outside the quota)
+    self.skewed = true
+  else
+    local class = retry.class(err)
+    if not class or tries >= p.max_attempts then
+      release(self)
+      return nil
+    end
+    cost = retry.take(p.quota, class)
+    if not cost then
+      err.message = err.message .. " (not retried: the client's retry quota is spent)"
+      release(self)
+      return nil
+    end
+    delay = retry.delay(tries, class, p.backoff, random, retry.retry_after_seconds(retry_after))
+    local deadline = self.deadline
+    if deadline and monotonic() - self.started + delay >= deadline then
+      retry.succeeded(p.quota, cost) -- give back what was not used
+      err.message = string.format("%s (not retried: the deadline of %gs would pass)", err.message, deadline)
+      release(self)
+      return nil
+    end
+  end
+  if p.on_retry then
+    local fine, hook_err = pcall(p.on_retry, err, tries, delay)
+    if not fine then -- a programming error: raise it, without keeping the retry's tokens
+      if cost > 0 then retry.succeeded(p.quota, cost) end
+      error(hook_err, 0)
+    end
+  end
+  self.cost = cost
+  return delay
+end
+
+--- A whole call: once(call, a, b, c, d) makes one attempt (see begin for the
+-- call's fields) and returns its result, or nil, err and the answer's Date
+-- and x-amz-retry-after headers; a..d are the caller's (passed through
+-- rather than captured: a send makes no closure). Returns the result of the
+-- first attempt that has one, or nil and the last error (err.attempts set).
+function Policy:run(deadline, pace, once, a, b, c, d)
+  local call = self:begin(deadline, pace)
+  while true do
+    local ok, err = call:start()
+    if not ok then return nil, err end
+    local result, ferr, date, retry_after = once(call, a, b, c, d)
+    if date then self:learn_clock(date) end
+    if result ~= nil then
+      call:succeeded()
+      return result
+    end
+    local delay = call:failed(ferr, retry_after)
+    if not delay then return nil, ferr end
+    if delay > 0 then self.sleep(delay) end
+  end
+end
+
+--- The pace of one origination number at rate attempts per second: attempts
+-- start at least 1/rate s apart, whichever call (or light thread) starts
+-- them; kept per phone number id, so batches one after the other keep to it.
+-- -> {next=, interval=}; see pace_wait and pace_take.
+function Policy:pacer(id, rate)
+  local p = self.pacers[id]
+  if not p then
+    p = { next = 0 }
+    self.pacers[id] = p
+  end
+  p.interval = 1 / rate
+  return p
+end
+
+--- Seconds until the pacer lets an attempt start (0: now).
+function M.pace_wait(p, now)
+  return p.next > now and p.next - now or 0
+end
+
+--- Takes the pacer's next turn.
+function M.pace_take(p, now)
+  p.next = (p.next > now and p.next or now) + p.interval
+end
+
+--- The retry quota's tokens left (nil without a quota).
+function Policy:tokens()
+  return self.quota and self.quota.tokens or nil
+end
+
+return M
