@@ -21,9 +21,7 @@ local client = assert(whatsapp.new {
 })
 -- the stand-in keeps every message it accepts: clear it now and then so its
 -- memory, not ours, does not grow (same control client all run long)
-local control = core.new_client {
-  url = http, path = "/", host = "x", region = "us-east-1", service = "social-messaging",
-  max_message_bytes = 0, connect_timeout_ms = 5000, timeout_ms = 60000,
+local control = core.new_client { connect_timeout_ms = 5000, timeout_ms = 60000,
 }
 local function reset_standin()
   local status = control:request("POST", http .. "/_standin/reset", { ["Content-Type"] = "application/json" }, "{}")

@@ -236,8 +236,7 @@ describe("the stand-in's checks of the new operations", function()
   -- A request signed like the client signs it, with no client-side check.
   local raw_client
   local function raw(method, path, query, body)
-    raw_client = raw_client or core.new_client { url = H.http, path = "/", host = "x", region = "us-east-1",
-      service = "social-messaging", max_message_bytes = 0, connect_timeout_ms = 2000, timeout_ms = 10000 }
+    raw_client = raw_client or core.new_client { connect_timeout_ms = 2000, timeout_ms = 10000 }
     local host = H.http:match("^http://(.*)$")
     local amz_date = os.date("!%Y%m%dT%H%M%SZ")
     local list = { { "host", host }, { "x-amz-date", amz_date } }

@@ -29,8 +29,7 @@ describe("credentials inside nginx", function()
         location = /process { content_by_lua_block { require("nginx_creds").process() } }
       ]],
     }
-    probe = core.new_client { url = nginx.url, path = "/", host = "x", region = "us-east-1", service = "x",
-      max_message_bytes = 0, connect_timeout_ms = 2000, timeout_ms = 20000 }
+    probe = core.new_client { connect_timeout_ms = 2000, timeout_ms = 20000 }
   end)
 
   teardown(function()

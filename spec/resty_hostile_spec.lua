@@ -58,8 +58,7 @@ describe("OpenResty transport against hostile answers", function()
     end
     assert(ready, "the hostile server did not start")
     hostile, hostile_pid = "http://127.0.0.1:" .. math.floor(ready.port), math.floor(ready.pid)
-    control = core.new_client { url = hostile, path = "/", host = "x", region = "us-east-1", service = "x",
-      max_message_bytes = 0, connect_timeout_ms = 2000, timeout_ms = 10000 }
+    control = core.new_client { connect_timeout_ms = 2000, timeout_ms = 10000 }
     nginx = N.start {
       env = {
         AWS_ACCESS_KEY_ID = H.creds.static.access_key_id,
@@ -72,8 +71,7 @@ describe("OpenResty transport against hostile answers", function()
         location /h/ { content_by_lua_block { require("nginx_hostile")[ngx.var.uri:sub(4)]() } }
       ]],
     }
-    probe = core.new_client { url = nginx.url, path = "/", host = "x", region = "us-east-1", service = "x",
-      max_message_bytes = 0, connect_timeout_ms = 2000, timeout_ms = 60000 }
+    probe = core.new_client { connect_timeout_ms = 2000, timeout_ms = 60000 }
     pid = get("/h/pid").pid
   end)
 

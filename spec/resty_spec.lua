@@ -86,8 +86,7 @@ describe("OpenResty transport in nginx", function()
         location = /operations { content_by_lua_block { require("nginx_handlers").operations() } }
       ]],
     }
-    probe = core.new_client { url = nginx.url, path = "/", host = "x", region = "us-east-1", service = "x",
-      max_message_bytes = 0, connect_timeout_ms = 2000, timeout_ms = 30000 }
+    probe = core.new_client { connect_timeout_ms = 2000, timeout_ms = 30000 }
   end)
 
   teardown(function()

@@ -264,8 +264,7 @@ describe("inside nginx, hostile answers", function()
   teardown(function() N.stop(nginx) end)
 
   local function send()
-    local probe = core.new_client { url = nginx.url, path = "/", host = "x", region = "us-east-1", service = "x",
-      max_message_bytes = 0, connect_timeout_ms = 2000, timeout_ms = 30000 }
+    local probe = core.new_client { connect_timeout_ms = 2000, timeout_ms = 30000 }
     local status, body = probe:request("GET", nginx.url .. "/send")
     probe:close()
     assert.are.equal(200, status, body)

@@ -63,3 +63,27 @@ describe("the URL rules of each user", function()
     assert.matches("only allowed to a loopback", container.check_full_uri("http://example.com/"))
   end)
 end)
+
+describe("a plain HTTP handle of the core (made without a url)", function()
+  local H = require "spec.support.helper"
+  local core = require "whatsapp.core"
+
+  it("makes requests, and refuses to send a message with an error that says why", function()
+    local h = core.new_client { connect_timeout_ms = 2000, timeout_ms = 5000 }
+    local status, body = h:request("GET", H.http .. "/_standin/stats")
+    assert.are.equal(200, status)
+    assert.is_table(core.decode(body))
+    local creds = { access_key_id = "AKIDEXAMPLE", secret_access_key = "secret" }
+    local msg = { to = "+14255550123", type = "text", text = { body = "x" } }
+    for _, send in ipairs {
+      function() return h:send(msg, H.PHONE, "v20.0", creds) end,
+      function() return h:prepare(msg, H.PHONE, "v20.0", creds) end,
+    } do
+      local ok, err = pcall(send)
+      assert.is_false(ok)
+      assert.matches("made without a url: it only makes requests", err)
+    end
+    h:close()
+    assert.has_error(function() h:request("GET", H.http .. "/_standin/stats") end, "whatsapp client is closed")
+  end)
+end)

@@ -71,10 +71,11 @@ static int fail_oom(lua_State *L, wa_client *c) {
   return luaL_error(L, "not enough memory");
 }
 
-static long config_long(lua_State *L, const char *name) {
+/* The number name of the configuration; dflt when it is absent and dflt >= 0. */
+static long config_long(lua_State *L, const char *name, long dflt) {
   long v;
   lua_getfield(L, 1, name);
-  v = wa_check_range(L, -1, 0, 2147483647.0, name);
+  v = dflt >= 0 && lua_isnil(L, -1) ? dflt : wa_check_range(L, -1, 0, 2147483647.0, name);
   lua_pop(L, 1);
   return v;
 }
@@ -108,6 +109,9 @@ static char *config_string(lua_State *L, const char *name, int required) {
 /* core.new_client{url=, path=, host=, region=, service=, connect_timeout_ms=,
  *                 timeout_ms=, max_message_bytes=, ca_file=, user_agent=,
  *                 max_response_bytes=, product=}
+ * Without url: a plain HTTP handle (request, stats, close), for the
+ * credential sources and other exchanges that send no message; then path,
+ * host, region, service, max_message_bytes and product are not taken.
  * product: the messaging_product of a message that names none (nil: none).
  * Every value is settled by Lua; this only copies them. */
 int wa_l_new_client(lua_State *L) {
@@ -117,27 +121,29 @@ int wa_l_new_client(lua_State *L) {
   c = (wa_client *)lua_newuserdata(L, sizeof *c);
   memset(c, 0, sizeof *c);
   wa_setmetatable(L, CLIENT_MT); /* from here __gc frees whatever is set */
-  c->url = config_string(L, "url", 1);
-  c->path = config_string(L, "path", 1);
-  c->host = config_string(L, "host", 1);
-  c->region = config_string(L, "region", 1);
-  c->service = config_string(L, "service", 1);
+  c->url = config_string(L, "url", 0);
+  if (c->url) { /* a client that sends messages */
+    c->path = config_string(L, "path", 1);
+    c->host = config_string(L, "host", 1);
+    c->region = config_string(L, "region", 1);
+    c->service = config_string(L, "service", 1);
+    c->product = config_string(L, "product", 0);
+    c->s.host = c->host;
+    c->s.host_len = strlen(c->host);
+    c->s.max_message_bytes = (size_t)config_long(L, "max_message_bytes", -1);
+  }
   c->ca_file = config_string(L, "ca_file", 0);
   c->user_agent = config_string(L, "user_agent", 0);
-  c->product = config_string(L, "product", 0);
-  c->s.host = c->host;
-  c->s.host_len = strlen(c->host);
-  c->s.max_message_bytes = (size_t)config_long(L, "max_message_bytes");
-  hc.connect_timeout_ms = config_long(L, "connect_timeout_ms");
-  hc.timeout_ms = config_long(L, "timeout_ms");
+  hc.connect_timeout_ms = config_long(L, "connect_timeout_ms", -1);
+  hc.timeout_ms = config_long(L, "timeout_ms", -1);
   lua_getfield(L, 1, "max_response_bytes");
   hc.max_response = lua_isnil(L, -1) ? 0 : (size_t)wa_check_range(L, -1, 0, 2147483647.0, "max_response_bytes");
   lua_pop(L, 1);
   /* these reach header lines or the request line: Lua checks them, and the
    * C API refuses them too, for any other caller */
   if ((c->user_agent && wa_has_crlf(c->user_agent, strlen(c->user_agent))) ||
-      wa_has_crlf(c->host, strlen(c->host)) || wa_has_crlf(c->url, strlen(c->url)) ||
-      wa_has_crlf(c->path, strlen(c->path)) || strchr(c->url, ' ') || strchr(c->path, ' '))
+      (c->url && (wa_has_crlf(c->host, strlen(c->host)) || wa_has_crlf(c->url, strlen(c->url)) ||
+                  wa_has_crlf(c->path, strlen(c->path)) || strchr(c->url, ' ') || strchr(c->path, ' '))))
     return luaL_error(L, "new_client: url, path, host or user_agent holds a space, CR or LF");
   if (hc.timeout_ms < 1 || hc.connect_timeout_ms < 1)
     return luaL_error(L, "new_client: timeouts must be at least 1 ms");
@@ -147,6 +153,7 @@ int wa_l_new_client(lua_State *L) {
   wa_sockets_init(&c->socks);
   if (wa_http_init(&c->http, &hc) != 0) return luaL_error(L, "libcurl could not make a handle");
   c->open = 1;
+  if (!c->url) return 1; /* a plain HTTP handle */
   switch (sigv4_fixed_init(&c->s.fixed, "POST", c->path, strlen(c->path), "application/json", c->host, c->s.host_len,
                            c->region, c->service)) {
     case SIGV4_OK: c->s.fixed_ok = 1; break;
@@ -164,6 +171,7 @@ int wa_client_build(lua_State *L, wa_client *c, const send_args *a, wa_request *
   wa_failure f;
   int rc;
 
+  if (!c->url) return luaL_error(L, "this whatsapp.core handle was made without a url: it only makes requests");
   /* 1. the WhatsApp message as JSON bytes */
   if (lua_type(L, a->msg) == LUA_TSTRING) {
     msg = lua_tolstring(L, a->msg, &msg_len);

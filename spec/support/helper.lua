@@ -35,9 +35,7 @@ end
 
 local control
 local function ctl()
-  control = control or core.new_client {
-    url = H.http, path = "/", host = "x", region = "us-east-1", service = "social-messaging",
-    max_message_bytes = 0, connect_timeout_ms = 5000, timeout_ms = 60000,
+  control = control or core.new_client { connect_timeout_ms = 5000, timeout_ms = 60000,
     max_response_bytes = 256 * 1024 * 1024,
   }
   return control

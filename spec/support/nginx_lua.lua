@@ -58,8 +58,7 @@ function N.start(opts)
     .. "/nginx.conf -e " .. dir .. "/error.log >" .. dir .. "/stdout.log 2>&1 &")
   local url = "http://127.0.0.1:" .. port
   local core = require "whatsapp.core"
-  local probe = core.new_client { url = url, path = "/", host = "x", region = "us-east-1", service = "x",
-    max_message_bytes = 0, connect_timeout_ms = 200, timeout_ms = 2000 }
+  local probe = core.new_client { connect_timeout_ms = 200, timeout_ms = 2000 }
   for _ = 1, 100 do
     if probe:request("GET", url .. "/__ready") then break end
     os.execute("sleep 0.05")

@@ -24,10 +24,9 @@ function M.new(opts)
     local ms = math.max(1, math.ceil((timeout or 5) * 1000))
     if not c then
       c = core.new_client {
-        -- the core wants these for its send path; request() only uses the handle.
-        -- Generous limits: each request's own time limit lowers them.
-        url = "http://localhost/", path = "/", host = "localhost", region = "none", service = "none",
-        max_message_bytes = 0, connect_timeout_ms = 600000, timeout_ms = 600000,
+        -- a plain HTTP handle (no url: it sends no message). Generous
+        -- limits: each request's own time limit lowers them.
+        connect_timeout_ms = 600000, timeout_ms = 600000,
         max_response_bytes = MAX_RESPONSE_BYTES, ca_file = opts.ca_file, user_agent = opts.user_agent,
       }
     end

@@ -67,11 +67,13 @@ end
 
 --- cfg: what core.new_client takes (url, host, path, region, service,
 -- connect_timeout_ms, timeout_ms, max_message_bytes, user_agent, ...).
+-- Without path (the send settings), a transport for request() only.
 function M.new(cfg)
   local scheme, host, port = split_url(cfg.url)
   assert(scheme, "resty transport: bad url")
   local self = setmetatable({
-    core = core.new_client(cfg), -- encodes and signs; its libcurl handle is never used
+    -- encodes and signs; its libcurl handle is never used
+    core = cfg.path and core.new_client(cfg) or nil,
     scheme = scheme, host = host, port = port,
     connect_to = connect_host(host),
     server_name = host, -- SNI and the name the certificate must carry
@@ -225,9 +227,8 @@ local function check_target(method, url)
 end
 
 -- A transport of its own (its own pool) for another server, with self's limits.
-local function transport_for(self, url, host)
+local function transport_for(self, url)
   return M.new { url = url, connect_timeout_ms = self.connect_ms, timeout_ms = self.timeout_ms,
-    host = host, path = "/", region = "us-east-1", service = "x", max_message_bytes = 0,
     user_agent = self.user_agent }
 end
 
@@ -260,7 +261,7 @@ function Transport:request(method, url, headers, body, limit_ms)
   local scheme, host, port, target = check_target(method, url)
   if not scheme then return nil, host, port end
   if scheme ~= self.scheme or host ~= self.host or port ~= self.port then -- (both lowercased by split_url)
-    local other = transport_for(self, url, host)
+    local other = transport_for(self, url)
     local st, b, h = other:request(method, url, headers, body, limit_ms)
     other:close()
     return st, b, h
@@ -295,8 +296,7 @@ function M.http(opts)
     local t = by_origin[origin]
     if not t then
       -- generous limits: each call's own timeout lowers them (limit_ms)
-      t = M.new { url = url, host = host, path = "/", region = "none", service = "none", max_message_bytes = 0,
-        connect_timeout_ms = 600000, timeout_ms = 600000, max_response_bytes = 1024 * 1024,
+      t = M.new { url = url, connect_timeout_ms = 600000, timeout_ms = 600000, max_response_bytes = 1024 * 1024,
         user_agent = opts.user_agent }
       by_origin[origin] = t
     end
@@ -306,7 +306,7 @@ function M.http(opts)
 end
 
 function Transport:stats()
-  local st = self.core:stats()
+  local st = self.core and self.core:stats() or {}
   st.requests = self.requests
   st.http_version = "1.1"
   st.connections = self.connections
@@ -315,7 +315,7 @@ function Transport:stats()
 end
 
 function Transport:close()
-  self.core:close()
+  if self.core then self.core:close() end
 end
 
 return M
