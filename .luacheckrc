@@ -12,3 +12,5 @@ files["bin/whatsapp"] = { read_globals = { "arg" } }
 -- code that only ever runs inside nginx (ngx_lua): ngx is its standard library
 files["examples/nginx/*.lua"] = { std = "min+ngx_lua" }
 files["spec/support/nginx_handlers.lua"] = { std = "min+ngx_lua" }
+files["spec/support/nginx_rate.lua"] = { std = "min+ngx_lua" }
+files["spec/support/resp.lua"] = { std = "min+ngx_lua" }

@@ -22,7 +22,8 @@ LUAJIT_INC := /usr/include/luajit-2.1
 
 DEB_PACKAGES := gcc make pkg-config lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev lua-busted \
 	lua-check luarocks libcurl4-openssl-dev libssl-dev libcjson-dev python3-botocore openssl nginx \
-	libnginx-mod-http-lua curl
+	libnginx-mod-http-lua curl \
+	redis-server lua-redis
 
 # what make valgrind, fuzz and check need on top (make test does not install them)
 CHECK_PACKAGES := valgrind clang libclang-rt-dev

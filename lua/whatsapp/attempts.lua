@@ -6,8 +6,8 @@
 -- libcurl and inside nginx) and the model-driven calls all go through it.
 --
 --   local policy = attempts.new { ... }         -- one per client
---   policy:run(deadline, pace, once, a, b, c)    -- a whole call, or, step by step
---   local call = policy:begin(deadline)          -- (send_batch keeps many in flight):
+--   policy:run(deadline, key, interval, once, a, b, c)  -- a whole call, or, step by step
+--   local call = policy:begin(deadline, key, interval)  -- (send_batch keeps many in flight):
 --   call:start()                -> true | nil, err   before each attempt
 --   ... the attempt, signed with call.creds and call.offset, within call.limit_ms ...
 --   policy:learn_clock(date)                     -- an answer's Date header
@@ -15,6 +15,7 @@
 --   call:failed(err, retry_after) -> delay | nil -- nil: err is the call's answer
 local core = require "whatsapp.core"
 local errors = require "whatsapp.errors"
+local rate = require "whatsapp.rate"
 local retry = require "whatsapp.retry"
 
 local monotonic, random = core.monotonic, core.random
@@ -33,9 +34,13 @@ local MAX_SPARE = 64
 --- settings: max_attempts, backoff (retry.lua's), on_retry (function(err,
 -- attempts, delay) or nil), quota (retry.new_quota or nil), sleep
 -- (function(seconds)), credentials (function(limit) -> creds | nil, err;
--- limit: seconds the fetch may take, nil for no deadline).
+-- limit: seconds the fetch may take, nil for no deadline), rate (attempts
+-- per second per origination number, or nil), limiter (whatsapp.rate's:
+-- where the turns are kept).
 function M.new(settings)
   return setmetatable({
+    interval = settings.rate and 1 / settings.rate or nil,
+    limiter = settings.limiter,
     max_attempts = settings.max_attempts,
     backoff = settings.backoff,
     on_retry = settings.on_retry,
@@ -43,7 +48,6 @@ function M.new(settings)
     sleep = settings.sleep,
     credentials = settings.credentials,
     clock_offset = 0, -- seconds to add to our clock when signing (learned from answers)
-    pacers = {},      -- origination phone number id -> its pace
     spare = {}, n_spare = 0,
   }, Policy)
 end
@@ -61,8 +65,10 @@ end
 -- now. The call's fields the attempt reads after start(): creds, offset
 -- (the clock offset to sign with), limit_ms and dl ({deadline=, left=},
 -- for the words of a failure) when a deadline limits the attempt.
--- pace (optional): called before each attempt, may wait.
-function Policy:begin(deadline, pace)
+-- key (optional): the origination phone number id whose pace each attempt
+-- keeps, at interval seconds between attempts (else the client's rate; no
+-- pace without either).
+function Policy:begin(deadline, key, interval)
   local call
   local n = self.n_spare
   if n > 0 then
@@ -72,7 +78,8 @@ function Policy:begin(deadline, pace)
   else
     call = setmetatable({ policy = self }, Call)
   end
-  call.deadline, call.started, call.pace = deadline, deadline and monotonic(), pace
+  call.deadline, call.started, call.turn = deadline, deadline and monotonic(), nil
+  call.key, call.interval = key, key and (interval or self.interval)
   call.tries, call.cost, call.skewed = 0, 0, false
   call.creds, call.offset, call.limit_ms, call.dl = nil, nil, nil, nil
   return call
@@ -81,7 +88,7 @@ end
 local function release(call)
   local p = call.policy
   if p.n_spare < MAX_SPARE then
-    call.creds, call.dl, call.pace, call.item = nil, nil, nil, nil
+    call.creds, call.dl, call.item = nil, nil, nil
     p.n_spare = p.n_spare + 1
     p.spare[p.n_spare] = call
   end
@@ -103,10 +110,24 @@ local function own(err, shared, attempts)
   return err
 end
 
+-- Waits for the call's turn of its number's pace. -> true | nil, err
+local function take_turn(self)
+  local p = self.policy
+  local wait, why = p.limiter:reserve(self.key, self.interval)
+  if not wait then return nil, rate.error(why) end
+  local left = self:left()
+  if left and wait >= left then
+    return nil, errors.transport("connect_timeout", string.format("the deadline (%gs) would pass waiting %.3fs for "
+      .. "a turn of the rate of %s; nothing was sent", self.deadline, wait, self.key))
+  end
+  if wait > 0 then p.sleep(wait) end
+  return true
+end
+
 --- Before each attempt: the credentials (fetched in the time the deadline
--- leaves; or creds / cerr as fetched once for several calls), the pace,
--- the time the attempt may take. -> true, or nil and the call's answer
--- (err.attempts set): then the call is over.
+-- leaves; or creds / cerr as fetched once for several calls), a turn of
+-- the pace, the time the attempt may take. -> true, or nil and the call's
+-- answer (err.attempts set): then the call is over.
 function Call:start(creds, cerr)
   local shared = creds ~= nil or cerr ~= nil
   if not shared then creds, cerr = self.policy.credentials(self:left()) end
@@ -114,7 +135,13 @@ function Call:start(creds, cerr)
     release(self)
     return nil, own(cerr, shared, self.tries)
   end
-  if self.pace then self.pace() end
+  if self.interval then
+    local ok, err = take_turn(self)
+    if not ok then
+      release(self)
+      return nil, own(err, false, self.tries)
+    end
+  end
   local deadline = self.deadline
   if deadline then
     local left = deadline - (monotonic() - self.started)
@@ -200,8 +227,8 @@ end
 -- and x-amz-retry-after headers; a..d are the caller's (passed through
 -- rather than captured: a send makes no closure). Returns the result of the
 -- first attempt that has one, or nil and the last error (err.attempts set).
-function Policy:run(deadline, pace, once, a, b, c, d)
-  local call = self:begin(deadline, pace)
+function Policy:run(deadline, key, interval, once, a, b, c, d)
+  local call = self:begin(deadline, key, interval)
   while true do
     local ok, err = call:start()
     if not ok then return nil, err end
@@ -217,28 +244,13 @@ function Policy:run(deadline, pace, once, a, b, c, d)
   end
 end
 
---- The pace of one origination number at rate attempts per second: attempts
--- start at least 1/rate s apart, whichever call (or light thread) starts
--- them; kept per phone number id, so batches one after the other keep to it.
--- -> {next=, interval=}; see pace_wait and pace_take.
-function Policy:pacer(id, rate)
-  local p = self.pacers[id]
-  if not p then
-    p = { next = 0 }
-    self.pacers[id] = p
-  end
-  p.interval = 1 / rate
-  return p
-end
-
---- Seconds until the pacer lets an attempt start (0: now).
-function M.pace_wait(p, now)
-  return p.next > now and p.next - now or 0
-end
-
---- Takes the pacer's next turn.
-function M.pace_take(p, now)
-  p.next = (p.next > now and p.next or now) + p.interval
+--- Takes the next turn of key's pace (interval: seconds between attempts,
+-- else the client's rate) from the client's limiter. -> seconds to wait for
+-- it | nil, err (a RateLimiterError)
+function Policy:reserve(key, interval)
+  local wait, why = self.limiter:reserve(key, interval or self.interval)
+  if not wait then return nil, rate.error(why) end
+  return wait
 end
 
 --- The retry quota's tokens left (nil without a quota).

@@ -6,7 +6,6 @@
 -- cosockets. Policy lives here: which message goes next, retries (the retry
 -- module, the client's quota and clock skew, as send), the rate per
 -- origination number, progress, results in input order.
-local attempts = require "whatsapp.attempts"
 local core = require "whatsapp.core"
 local errors = require "whatsapp.errors"
 local options = require "whatsapp.options"
@@ -57,8 +56,6 @@ local function split_options(opts, send_options)
   return send_opts, concurrency, rate, opts.progress
 end
 
-local pace_wait, pace_take = attempts.pace_wait, attempts.pace_take
-
 -- A Batch of the C core for conc transfers: the one kept from the last
 -- call (its connections still open) when it has enough slots.
 local function take_batch(route, conc)
@@ -74,14 +71,18 @@ end
 --- The libcurl way: one loop over a Batch of the C core, the route's
 -- transport. Each item is a call of the route's attempts (whatsapp.attempts)
 -- with its index in call.item; slots[s] is the call in flight in slot s.
+-- With a rate, each attempt first takes a turn of the number's pace from
+-- the client's limiter; a call whose turn is later waits for it
+-- (call.turn), and no more turns are taken than there are free slots.
 local function run_curl(route, job)
   local messages, results, n = job.messages, job.results, job.n
   local id, version, deadline, progress = job.id, job.version, job.deadline, job.progress
   local transport, policy = route.transport, route.attempts
   local conc = math.min(job.concurrency, n)
   local b = take_batch(route, conc)
-  local pace = job.rate and policy:pacer(id, job.rate)
-  local slots, free, waiting = {}, {}, {} -- the call in each slot; free slots (a stack); calls waiting to retry
+  local interval = job.interval -- seconds between attempts for this number (nil: no pace)
+  local slots, free, waiting = {}, {}, {} -- the call in each slot; free slots (a stack); calls waiting
+  local scheduled = 0 -- waiting calls that hold a turn
   for s = conc, 1, -1 do free[#free + 1] = s end
   local next_fresh, in_flight, finished, failed = 1, 0, job.finished, job.failed
 
@@ -100,15 +101,17 @@ local function run_curl(route, job)
     waiting[#waiting + 1] = call
   end
 
-  -- The next call to start: a retry that is due, else one for the next new item.
-  local function pick(now)
+  -- The next call to start: a retry (or a turn) that is due, else one for
+  -- the next new item; only calls holding a turn unless may_reserve.
+  local function pick(now, may_reserve)
     for k = 1, #waiting do
       local call = waiting[k]
-      if call.retry_at <= now then
+      if call.retry_at <= now and (may_reserve or call.turn) then
         table.remove(waiting, k)
         return call
       end
     end
+    if not may_reserve then return nil end
     while next_fresh <= n and results[next_fresh] do next_fresh = next_fresh + 1 end -- refused before sending
     if next_fresh <= n then
       local call = policy:begin(deadline)
@@ -136,18 +139,32 @@ local function run_curl(route, job)
     in_flight = in_flight + 1
   end
 
-  -- When something that waits (a retry, the pacer) may go on.
-  local function wake_at(now)
+  -- When something that waits (a retry, a turn) may go on.
+  local function wake_at()
     local at
     for k = 1, #waiting do
       local t = waiting[k].retry_at
       if not at or t < at then at = t end
     end
-    if pace and (#waiting > 0 or next_fresh <= n) then
-      local t = now + pace_wait(pace, now)
-      if not at or t < at then at = t end
-    end
     return at
+  end
+
+  -- A turn of the pace for call: true when it may start now; else it waits
+  -- for its turn (or is over: the limiter failed).
+  local function turn(call, now)
+    if call.turn then
+      call.turn, scheduled = nil, scheduled - 1
+      return true
+    end
+    local wait, err = policy:reserve(id, interval)
+    if not wait then
+      failure(call, err)
+      return false
+    end
+    if wait <= 0 then return true end
+    call.turn, call.retry_at, scheduled = true, now + wait, scheduled + 1
+    waiting[#waiting + 1] = call
+    return false
   end
 
   local last_date -- the clock is learned once per distinct Date (it changes once a second)
@@ -159,8 +176,13 @@ local function run_curl(route, job)
       slots[slot] = nil
       free[#free + 1] = slot
       in_flight = in_flight - 1
-      local message_id, err, answer_date, after = send.interpret(route, call, status, value, request_id,
-        error_type, date, retry_after)
+      local message_id, err, answer_date, after
+      if status == true then -- the common answer (as send.interpret reads it, without the call)
+        message_id, answer_date = value, date
+      else
+        message_id, err, answer_date, after = send.interpret(route, call, status, value, request_id, error_type,
+          date, retry_after)
+      end
       if answer_date and answer_date ~= last_date then
         last_date = answer_date
         policy:learn_clock(answer_date)
@@ -180,17 +202,17 @@ local function run_curl(route, job)
       local now = monotonic()
       local creds, cerr
       while #free > 0 do
-        if pace and pace_wait(pace, now) > 0 then break end
-        local call = pick(now)
+        local call = pick(now, not interval or #free > scheduled)
         if not call then break end
-        if pace then pace_take(pace, now) end
-        if not creds and not cerr then -- once a round, in the time this call has left
-          creds, cerr = policy.credentials(call:left())
+        if not interval or turn(call, now) then
+          if not creds and not cerr then -- once a round, in the time this call has left
+            creds, cerr = policy.credentials(call:left())
+          end
+          start(call, creds, cerr)
         end
-        start(call, creds, cerr)
       end
       if finished >= n then break end
-      local at = wake_at(now)
+      local at = wake_at()
       if in_flight > 0 then
         local wait = at and at - monotonic() or 1
         b:poll(wait > 0 and math.ceil(wait * 1000) or 0)
@@ -224,13 +246,7 @@ local function run_resty(route, job)
   local messages, results, n = job.messages, job.results, job.n
   local id, version, deadline, progress = job.id, job.version, job.deadline, job.progress
   local finished, failed, nxt, stop = job.finished, job.failed, 1, nil
-  local p = job.rate and route.attempts:pacer(id, job.rate)
-  local pace = p and function()
-    local now = monotonic()
-    local wait = pace_wait(p, now)
-    pace_take(p, now) -- the turn is taken now; the wait ends at it
-    if wait > 0 then ngx.sleep(wait) end
-  end
+  local interval = job.interval
 
   local function worker()
     while not stop do
@@ -238,7 +254,7 @@ local function run_resty(route, job)
       local i = nxt
       if i > n then return end
       nxt = nxt + 1
-      local fine, message_id, err = pcall(send.run, route, messages[i], id, version, deadline, pace)
+      local fine, message_id, err = pcall(send.run, route, messages[i], id, version, deadline, interval)
       if not fine then
         stop = stop or { message_id }
         return
@@ -296,7 +312,8 @@ function M.send_batch(client, route, messages, opts)
 
   local job = {
     messages = messages, results = results, n = n, id = id, version = version, deadline = deadline,
-    concurrency = concurrency, rate = rate, progress = progress, finished = 0, failed = 0,
+    concurrency = concurrency, progress = progress, finished = 0, failed = 0,
+    interval = rate and 1 / rate or route.attempts.interval, -- the batch's rate, else the client's
   }
   -- messages refused before anything is sent are done first
   for i = 1, n do

@@ -11,6 +11,7 @@ local config = require "whatsapp.config"
 local credentials = require "whatsapp.credentials"
 local media = require "whatsapp.service.media"
 local params = require "whatsapp.params"
+local rate = require "whatsapp.rate"
 local resty = require "whatsapp.transport.resty"
 local retry = require "whatsapp.retry"
 local batch = require "whatsapp.batch"
@@ -70,6 +71,8 @@ function M.new(opts, hooks)
     -- inside nginx the credential sources (IMDS, container, STS) use cosockets too
     http = hooks.http or (cfg.transport == "resty" and resty.http { user_agent = tcfg.user_agent } or nil),
   }
+  local limiter, lerr = rate.new(cfg.rate_limiter, cfg.rate_limiter_fallback)
+  if not limiter then return nil, lerr end
   local self = setmetatable({
     region = cfg.region,
     endpoint = cfg.endpoint,
@@ -83,6 +86,7 @@ function M.new(opts, hooks)
     connect_timeout = cfg.connect_timeout,
     timeout = cfg.timeout,
     transport = cfg.transport,
+    rate = cfg.rate,
   }, Client)
   secrets[self] = provider
   -- The route: everything a call needs to reach the service, handed to the
@@ -93,6 +97,7 @@ function M.new(opts, hooks)
       max_attempts = cfg.max_attempts, backoff = cfg.backoff, on_retry = cfg.on_retry, sleep = sleep,
       quota = cfg.retry_quota and retry.new_quota(cfg.retry_quota) or nil,
       credentials = function(limit) return provider:get(limit) end,
+      rate = cfg.rate, limiter = limiter,
     },
     -- for the words of a failure (errors.from_transport)
     endpoint = cfg.endpoint, timeout = cfg.timeout, connect_timeout = cfg.connect_timeout,

@@ -22,6 +22,7 @@ local OPTION_TYPES = {
   user_agent = "string", transport = "string", use_fips = "boolean", use_dualstack = "boolean",
   on_retry = "function", backoff = "table", retry_quota = { "boolean", "number" }, deadline = "number",
   allow_blocking_credential_process = "boolean",
+  rate = "number", rate_limiter = { "string", "table" }, rate_limiter_fallback = "string",
 }
 
 local nonempty = params.nonempty
@@ -268,11 +269,26 @@ local function resolve_transport(cfg, opts)
   end
 end
 
+-- rate: attempts per second per origination number, for every send, batch
+-- and call of the client; rate_limiter: where the turns are kept (see
+-- whatsapp.rate); checked here, made by the client.
+local function resolve_rate(cfg, opts)
+  local rate = opts.rate
+  if rate ~= nil and not (rate > 0 and rate < math.huge) then
+    return errors.validation("rate", "must be a positive number of attempts per second")
+  end
+  local fallback = opts.rate_limiter_fallback
+  if fallback ~= nil and fallback ~= "local" and fallback ~= "error" then
+    return errors.validation("rate_limiter_fallback", 'must be "local" or "error" (the default)')
+  end
+  cfg.rate, cfg.rate_limiter, cfg.rate_limiter_fallback = rate, opts.rate_limiter, fallback
+end
+
 -- In this order; the first error ends resolve.
 local STEPS = {
   resolve_region, resolve_endpoint, resolve_whatsapp, resolve_ca_file, resolve_timeouts,
   resolve_max_attempts, resolve_backoff, resolve_retry_quota, resolve_deadline, resolve_user_agent,
-  resolve_transport,
+  resolve_transport, resolve_rate,
 }
 
 --- opts: the table given to whatsapp.new; getenv: os.getenv or a stand-in.

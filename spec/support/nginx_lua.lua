@@ -1,4 +1,4 @@
--- Starts and stops Debian's nginx with ngx_lua for the specs: one worker on
+-- Starts and stops Debian's nginx with ngx_lua for the specs: one worker (or more) on
 -- a free loopback port, this checkout's Lua files and LuaJIT build, and the
 -- given server-level configuration. The test run owns its life: start() in
 -- setup, stop() in teardown.
@@ -14,7 +14,8 @@ end
 
 --- opts.http: lines for the http block; opts.server: lines for the server
 -- block; opts.env: {NAME = value} passed to nginx and named in `env`
--- directives (nginx clears its workers' environment). Returns {url=, dir=, log=}.
+-- directives (nginx clears its workers' environment); opts.workers: how
+-- many worker processes (default 1). Returns {url=, dir=, log=}.
 function N.start(opts)
   local root = assert(io.popen("pwd")):read("*l")
   local dir = assert(io.popen("mktemp -d /tmp/whatsapp-nginx.XXXXXX")):read("*l")
@@ -28,7 +29,7 @@ function N.start(opts)
     "load_module /usr/lib/nginx/modules/ndk_http_module.so;",
     "load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;",
     H.run("id -u"):match("^0\n") and "user root;" or "",
-    "worker_processes 1;",
+    "worker_processes " .. (opts.workers or 1) .. ";",
     "daemon off;",
     "pid " .. dir .. "/nginx.pid;",
     "error_log " .. dir .. "/error.log info;",

@@ -1066,6 +1066,12 @@ class Handler(BaseHTTPRequestHandler):
                 pass
             self.request.close()
 
+    def parse_request(self):
+        # when the request line was read: a record's received_at, before the
+        # body is read and the signature checked (a rate is judged by it)
+        self.arrived_at = time.time()
+        return super().parse_request()
+
     # -- methods
     def do_GET(self):
         self._dispatch()
@@ -1241,7 +1247,7 @@ class Handler(BaseHTTPRequestHandler):
                 "access_key_id": akid,
                 "scheme": self.scheme,
                 "connection": self.conn_id,
-                "received_at": time.time(),
+                "received_at": self.arrived_at,
             })
             if rule is not None and rule["kind"] != "delay":
                 rec["injected"] = rule["kind"]

@@ -86,7 +86,9 @@ function M.invoke(route, name, input, opts, deadline)
   end
   local op = operations.operations[name]
   local url = route.base_url .. op.uri .. (req.query ~= "" and "?" .. req.query or "")
-  return route.attempts:run(deadline, nil, attempt, route, op, req, url)
+  -- a call for an origination number keeps its pace (the client's rate)
+  local key = type(input) == "table" and input.originationPhoneNumberId or nil
+  return route.attempts:run(deadline, key, nil, attempt, route, op, req, url)
 end
 
 return M

@@ -102,10 +102,11 @@ end
 
 --- Sends one message until success or a final failure through the route's
 -- attempts. route: the client's way to the service (see whatsapp.client:
--- transport, attempts, endpoint, timeouts). pace (optional): see
--- whatsapp.attempts. -> messageId | nil, err
-function M.run(route, message, id, version, deadline, pace)
-  return route.attempts:run(deadline, pace, attempt, route, message, id, version)
+-- transport, attempts, endpoint, timeouts). interval (optional): seconds
+-- between attempts for this number (else the client's rate; see
+-- whatsapp.attempts). -> messageId | nil, err
+function M.run(route, message, id, version, deadline, interval)
+  return route.attempts:run(deadline, id, interval, attempt, route, message, id, version)
 end
 
 return M
