@@ -38,7 +38,7 @@ int wa_l_append_open(lua_State *L) {
   a->fd = -1;
   wa_setmetatable(L, APPENDER_MT);
   do {
-    a->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    a->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   } while (a->fd < 0 && errno == EINTR);
   if (a->fd < 0) return push_errno(L, path);
   {
@@ -60,6 +60,42 @@ static int a_size(lua_State *L) {
   struct stat st;
   if (fstat(a->fd, &st) != 0) return push_errno(L, "fstat");
   lua_pushnumber(L, (lua_Number)st.st_size);
+  return 1;
+}
+
+/* a:read(max) -> the whole file | nil, why (more than max bytes, or an
+ * error). Read through this descriptor: closing another descriptor of the
+ * file would drop the process's fcntl lock on it. */
+static int a_read(lua_State *L) {
+  appender *a = check_open(L);
+  lua_Number max = luaL_checknumber(L, 2);
+  struct stat st;
+  luaL_Buffer b;
+  off_t at = 0;
+  char chunk[8192];
+  if (fstat(a->fd, &st) != 0) return push_errno(L, "fstat");
+  if ((lua_Number)st.st_size > max) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "too large");
+    return 2;
+  }
+  luaL_buffinit(L, &b);
+  for (;;) {
+    ssize_t r = pread(a->fd, chunk, sizeof chunk, at);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return push_errno(L, "read");
+    }
+    if (r == 0) break;
+    luaL_addlstring(&b, chunk, (size_t)r);
+    at += r;
+    if ((lua_Number)at > max) {
+      lua_pushnil(L);
+      lua_pushliteral(L, "too large");
+      return 2;
+    }
+  }
+  luaL_pushresult(&b);
   return 1;
 }
 
@@ -99,6 +135,31 @@ static int a_sync(lua_State *L) {
     rc = fsync(a->fd);
   } while (rc != 0 && errno == EINTR);
   if (rc != 0) return push_errno(L, "fsync");
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* a:lock() -> true | nil, why: an exclusive lock on the whole file (fcntl,
+ * held until the file is closed or the process ends, even by SIGKILL);
+ * why is "locked" when another process holds it. */
+static int a_lock(lua_State *L) {
+  appender *a = check_open(L);
+  struct flock fl;
+  int rc;
+  memset(&fl, 0, sizeof fl);
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  do {
+    rc = fcntl(a->fd, F_SETLK, &fl);
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) {
+    if (errno == EACCES || errno == EAGAIN) {
+      lua_pushnil(L);
+      lua_pushliteral(L, "locked");
+      return 2;
+    }
+    return push_errno(L, "fcntl");
+  }
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -166,7 +227,9 @@ int wa_l_isatty(lua_State *L) {
 }
 
 static const luaL_Reg appender_methods[] = {{"size", a_size},   {"truncate", a_truncate}, {"write", a_write},
-                                            {"sync", a_sync},   {"close", a_close},       {NULL, NULL}};
+                                            {"sync", a_sync},   {"lock", a_lock},         {"read", a_read},
+                                            {"close", a_close},
+                                            {NULL, NULL}};
 
 void wa_campaign_open(lua_State *L) {
   luaL_newmetatable(L, APPENDER_MT);

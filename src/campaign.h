@@ -10,10 +10,12 @@
 #include "internal.h"
 
 /* core.append_open(path) -> Appender | nil, why
- * Opens (creates, mode 0600) path for appending, close-on-exec. Methods:
+ * Opens (creates, mode 0600) path for reading and appending, close-on-exec. Methods:
+ *   a:read(max) -> the whole file | nil, why ("too large": over max bytes)
  *   a:size() -> bytes                 a:truncate(n) -> true | nil, why
  *   a:write(text) -> true | nil, why  (all of text, one write call when it can)
  *   a:sync() -> true | nil, why       (fsync)
+ *   a:lock() -> true | nil, why       (exclusive fcntl lock; why "locked": another process has it)
  *   a:close()                         (also done by __gc) */
 WA_INTERNAL int wa_l_append_open(lua_State *L);
 

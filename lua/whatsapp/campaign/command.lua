@@ -46,7 +46,8 @@ Options:
   --rate N             messages per second for the origination number (default 20)
   --concurrency N      sends in flight at once (default 16)
   --journal PATH       the journal (default FILE.journal; required with -)
-  --results PATH       the results file (default FILE.results.jsonl; .csv gives CSV):
+  --results PATH       the results file (default FILE.results.jsonl, none for -;
+                       .csv gives CSV):
                        one record per line in input order: line, to, status (sent,
                        failed, invalid, ambiguous, pending), message_id, error_code,
                        error_field, error_message
@@ -61,7 +62,8 @@ Options:
 A rerun with the same FILE and journal never resends a line the journal has as
 sent, sends the lines never attempted, retries those that failed with a
 retryable error (throttling, 503, no connection), reports ambiguous ones, and
-refuses to run when FILE changed under the journal (naming the line).
+refuses to run when FILE changed under the journal (naming the line), or while
+another run holds the journal.
 Ctrl-C (SIGINT, SIGTERM) stops starting sends, lets those in flight finish and
 exits 3; a second one exits at once (the journal stays consistent).
 

@@ -12,6 +12,8 @@ local format = string.format
 
 local M = {}
 
+M.MAX_BYTES = 1024 * 1024 * 1024 -- 1 GiB: millions of records
+
 local Journal = {}
 Journal.__index = Journal
 
@@ -43,17 +45,25 @@ end
 
 --- Opens the journal at path (creating it), reads its records back and
 -- drops a torn last record (a crash mid-write: no line break at its end).
--- Returns the journal, or nil and what is wrong (a record broken in the
--- middle, a file that cannot be opened).
+-- Holds a lock on it until closed (or the process ends). Returns the
+-- journal, or nil and what is wrong (a record broken in the middle, a file
+-- that cannot be opened, another run holding it).
 function M.open(path)
-  local text = ""
-  local f = io.open(path, "rb")
-  if f then
-    text = f:read("*a") or ""
-    f:close()
-  end
   local file, why = core.append_open(path)
   if not file then return nil, "cannot open the journal " .. why end
+  -- one run per journal: a second one at the same time would send twice
+  local locked, lerr = file:lock()
+  if not locked then
+    file:close()
+    return nil, lerr == "locked" and ("the journal " .. path .. " is in use by another run of this campaign")
+      or ("cannot lock the journal " .. path .. ": " .. lerr)
+  end
+  -- read through the same descriptor: closing another one would drop the lock
+  local text, rerr = file:read(M.MAX_BYTES)
+  if not text then
+    file:close()
+    return nil, "cannot read the journal " .. path .. ": " .. rerr
+  end
   local self = setmetatable({ path = path, file = file, states = {}, torn = false }, Journal)
   local keep = #text
   if keep > 0 and text:sub(-1) ~= "\n" then
