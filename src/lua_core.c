@@ -2,7 +2,8 @@
  * only exported symbol) and the module functions: JSON, hashes, base64,
  * core.sign, sleep, random, monotonic, versions. The Client is bound in
  * lua_client.c, the Batch in lua_batch.c, what they share in lua_util.c;
- * parse_head is head.c's, read_file and run_process file.c's. The work is in
+ * parse_head is head.c's, read_file and run_process file.c's; append_open,
+ * signals_catch/caught/release and isatty campaign.c's. The work is in
  * sigv4.c, json.c, http.c, multi.c, request.c and crypto.c.
  *
  * Conventions: a wrong argument type raises (a programming error); bad data
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "campaign.h"
 #include "compat.h"
 #include "crypto.h"
 #include "file.h"
@@ -283,6 +285,9 @@ static const luaL_Reg functions[] = {
     {"random", l_random},
     {"parse_head", wa_l_parse_head},
     {"read_file", wa_l_read_file}, {"run_process", wa_l_run_process},
+    {"append_open", wa_l_append_open}, {"signals_catch", wa_l_signals_catch},
+    {"signals_caught", wa_l_signals_caught}, {"signals_release", wa_l_signals_release},
+    {"isatty", wa_l_isatty},
     {NULL, NULL}};
 
 int luaopen_whatsapp_core(lua_State *L);
@@ -296,6 +301,7 @@ __attribute__((visibility("default"))) int luaopen_whatsapp_core(lua_State *L) {
   lua_pop(L, 1);
 
   wa_batch_open(L);
+  wa_campaign_open(L);
   wa_client_open(L);
 
   wa_newlib(L, functions);

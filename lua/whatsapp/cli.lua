@@ -38,7 +38,9 @@ local COMMANDS = {
       .. "phone number id, display number, name, quality rating, account id.",
   },
 }
-local ORDER = { "send-text", "send", "send-template", "upload", "numbers" }
+-- send-batch is listed here; whatsapp.campaign.command parses and runs it
+COMMANDS["send-batch"] = { args = "FILE|-", summary = "send a campaign (CSV or JSON lines), journaled" }
+local ORDER = { "send-text", "send", "send-template", "send-batch", "upload", "numbers" }
 
 local OPTIONS_HELP = [[
 Options (anywhere on the line):
@@ -269,6 +271,8 @@ end
 --- Runs the command line argv (a list of strings, as `arg`); io_ holds
 -- stdin, stdout and stderr (file handles). Returns the exit status.
 function M.main(argv, io_)
+  local send_batch = require "whatsapp.campaign.command"
+  if send_batch.is_send_batch(argv) then return send_batch.main(argv, io_) end
   local out, err_out = io_.stdout, io_.stderr
   local opts, rest = parse(argv)
   local json = opts and opts.json or false
