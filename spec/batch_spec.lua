@@ -114,6 +114,21 @@ describe("send_batch", function()
     assert.are.equal(6, H.stats().requests)
   end)
 
+  it("takes max_attempts per batch and per send, over the client's", function()
+    local client = H.client { max_attempts = 3 }
+    H.inject { status = 503, every = 1 }
+    local results, failed = client:send_batch({ text("a"), text("b") }, { concurrency = 2, max_attempts = 1 })
+    assert.are.equal(2, failed)
+    for i = 1, 2 do assert.are.equal(1, results[i].err.attempts) end
+    assert.are.equal(2, H.stats().requests)
+    local _, err = client:send(text("c"), { max_attempts = 2 })
+    assert.are.equal(2, err.attempts)
+    assert.are.equal(4, H.stats().requests)
+    _, err = client:send(text("d"), { max_attempts = 0 })
+    assert.are.same({ "ParamValidationError", "max_attempts", 0 }, { err.code, err.field, err.attempts })
+    assert.are.equal(3, client.max_attempts)
+  end)
+
   it("sends the others while one waits for its retry", function()
     local client = H.client { max_attempts = 2, on_retry = function() end }
     H.inject { status = 503, count = 1, headers = { ["x-amz-retry-after"] = "400" } }

@@ -342,7 +342,7 @@ describe("whatsapp send-batch", function()
     local s = assert(campaign.run(client, { input = C.jsonl(10, "lib") .. "{}\n", journal = journal, rate = 100,
       progress = function(c) seen = c.sent end }))
     assert.are.same({ 11, 10, 1, 0, 10 }, { s.total, s.sent, s.invalid, s.failed, seen })
-    assert.are.equal(3, client.max_attempts) -- given back
+    assert.are.equal(3, client.max_attempts) -- the client's own stay (the campaign's sends ask for one attempt)
     s = assert(campaign.run(client, { input = C.jsonl(10, "lib") .. "{}\n", journal = journal }))
     assert.are.equal(0, s.sent_now)
     local _, err = campaign.run(client, { input = "x\n" })

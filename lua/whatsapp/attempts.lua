@@ -6,8 +6,8 @@
 -- libcurl and inside nginx) and the model-driven calls all go through it.
 --
 --   local policy = attempts.new { ... }         -- one per client
---   policy:run(deadline, key, interval, once, a, b, c)  -- a whole call, or, step by step
---   local call = policy:begin(deadline, key, interval)  -- (send_batch keeps many in flight):
+--   policy:run(deadline, key, interval, max_attempts, once, a, b, c)  -- a whole call, or, step by step
+--   local call = policy:begin(deadline, key, interval, max_attempts)  -- (send_batch keeps many in flight):
 --   call:start()                -> true | nil, err   before each attempt
 --   ... the attempt, signed with call.creds and call.offset, within call.limit_ms ...
 --   policy:learn_clock(date)                     -- an answer's Date header
@@ -67,8 +67,8 @@ end
 -- for the words of a failure) when a deadline limits the attempt.
 -- key (optional): the origination phone number id whose pace each attempt
 -- keeps, at interval seconds between attempts (else the client's rate; no
--- pace without either).
-function Policy:begin(deadline, key, interval)
+-- pace without either). max_attempts: this call's (else the client's).
+function Policy:begin(deadline, key, interval, max_attempts)
   local call
   local n = self.n_spare
   if n > 0 then
@@ -80,6 +80,7 @@ function Policy:begin(deadline, key, interval)
   end
   call.deadline, call.started, call.turn = deadline, deadline and monotonic(), nil
   call.key, call.interval = key, key and (interval or self.interval)
+  call.max_attempts = max_attempts or self.max_attempts
   call.tries, call.cost, call.skewed = 0, 0, false
   call.creds, call.offset, call.limit_ms, call.dl = nil, nil, nil, nil
   return call
@@ -192,7 +193,7 @@ function Call:failed(err, retry_after)
     self.skewed = true
   else
     local class = retry.class(err)
-    if not class or tries >= p.max_attempts then
+    if not class or tries >= self.max_attempts then
       release(self)
       return nil
     end
@@ -227,8 +228,8 @@ end
 -- and x-amz-retry-after headers; a..d are the caller's (passed through
 -- rather than captured: a send makes no closure). Returns the result of the
 -- first attempt that has one, or nil and the last error (err.attempts set).
-function Policy:run(deadline, key, interval, once, a, b, c, d)
-  local call = self:begin(deadline, key, interval)
+function Policy:run(deadline, key, interval, max_attempts, once, a, b, c, d)
+  local call = self:begin(deadline, key, interval, max_attempts)
   while true do
     local ok, err = call:start()
     if not ok then return nil, err end

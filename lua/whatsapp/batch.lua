@@ -114,7 +114,7 @@ local function run_curl(route, job)
     if not may_reserve then return nil end
     while next_fresh <= n and results[next_fresh] do next_fresh = next_fresh + 1 end -- refused before sending
     if next_fresh <= n then
-      local call = policy:begin(deadline)
+      local call = policy:begin(deadline, nil, nil, job.max_attempts)
       call.item = next_fresh
       next_fresh = next_fresh + 1
       return call
@@ -254,7 +254,8 @@ local function run_resty(route, job)
       local i = nxt
       if i > n then return end
       nxt = nxt + 1
-      local fine, message_id, err = pcall(send.run, route, messages[i], id, version, deadline, interval)
+      local fine, message_id, err = pcall(send.run, route, messages[i], id, version, deadline, interval,
+        job.max_attempts)
       if not fine then
         stop = stop or { message_id }
         return
@@ -307,13 +308,14 @@ function M.send_batch(client, route, messages, opts)
   local send_opts, concurrency, rate, progress = split_options(opts, send.OPTIONS)
   local results = {}
   if n == 0 then return results, 0 end
-  local id, version, deadline = send.settings(client, send_opts)
+  local id, version, deadline, max_attempts = send.settings(client, send_opts)
   if not id then return nil, version end
 
   local job = {
     messages = messages, results = results, n = n, id = id, version = version, deadline = deadline,
     concurrency = concurrency, progress = progress, finished = 0, failed = 0,
     interval = rate and 1 / rate or route.attempts.interval, -- the batch's rate, else the client's
+    max_attempts = max_attempts, -- the batch's, else the client's
   }
   -- messages refused before anything is sent are done first
   for i = 1, n do

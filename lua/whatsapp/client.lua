@@ -146,14 +146,14 @@ function Client:send(message, opts)
     end
     return send.run(self._route, message, self.phone_number_id, self.meta_api_version, self.deadline)
   end
-  local id, version, deadline = send.settings(self, opts)
+  local id, version, deadline, max_attempts = send.settings(self, opts)
   if not id then return nil, version end
   if mt == "table" then
     local ok, checked = send.check_message(message, opts)
     if not ok then return nil, checked end
     message = checked
   end
-  return send.run(self._route, message, id, version, deadline)
+  return send.run(self._route, message, id, version, deadline, nil, max_attempts)
 end
 
 --- Counters of this client: requests made, signing keys derived, the

@@ -164,6 +164,9 @@ local function send_chunk(ctx, chunk)
   local results, err = ctx.client:send_batch(messages, {
     rate = ctx.rate, concurrency = ctx.concurrency, phone_number_id = ctx.send_opts.phone_number_id,
     meta_api_version = ctx.send_opts.meta_api_version, deadline = ctx.send_opts.deadline,
+    -- one attempt per request: the campaign retries what delivered nothing
+    -- itself, and never what may have been delivered (no idempotency token)
+    max_attempts = 1,
     progress = function(_, _, i, result) on_result(ctx, items[i], result) end,
   })
   if not results then -- nothing was sent: say so in the journal, a rerun sends them
@@ -266,11 +269,7 @@ local function run_open(ctx, valid)
   if ctx.progress then ctx.progress(ctx.counts) end
   -- one attempt per request: the campaign retries what delivered nothing
   -- itself, and never what may have been delivered (no idempotency token)
-  local client = ctx.client
-  local saved = client.max_attempts
-  client.max_attempts = 1
   local fine, ok, err = pcall(send_all, ctx, queue)
-  client.max_attempts = saved
   if not fine and ctx.journal_error then
     return nil, errors.new { code = "JournalError", message = ctx.journal_error, attempts = 0 }
   end

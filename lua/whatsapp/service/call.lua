@@ -88,7 +88,7 @@ function M.invoke(route, name, input, opts, deadline)
   local url = route.base_url .. op.uri .. (req.query ~= "" and "?" .. req.query or "")
   -- a call for an origination number keeps its pace (the client's rate)
   local key = type(input) == "table" and input.originationPhoneNumberId or nil
-  return route.attempts:run(deadline, key, nil, attempt, route, op, req, url)
+  return route.attempts:run(deadline, key, nil, nil, attempt, route, op, req, url)
 end
 
 return M

@@ -14,11 +14,13 @@ local M = {}
 M.OPTIONS = {
   phone_number_id = "string", meta_api_version = "string", deadline = "number",
   validate = "boolean", allow_local_number = "boolean", -- message validation (whatsapp.message.validate)
+  max_attempts = "number", -- this send's, else the client's (1: no retry, as a campaign sends)
 }
 
 --- The settings of a send: the client's, overridden by opts (send's
 -- options). Raises on a wrong type or an unknown name (programming errors).
--- -> phone_number_id, meta_api_version, deadline | nil, err
+-- -> phone_number_id, meta_api_version, deadline, max_attempts (nil: the
+-- client's) | nil, err
 function M.settings(client, opts)
   if opts ~= nil then
     options.check("send", opts, M.OPTIONS, 4)
@@ -40,8 +42,12 @@ function M.settings(client, opts)
       if bad then return nil, errors.validation("deadline", bad) end
       deadline = opts.deadline
     end
+    local most = opts.max_attempts
+    if most ~= nil and not (most >= 1 and most % 1 == 0 and most < math.huge) then
+      return nil, errors.validation("max_attempts", "must be a whole number >= 1")
+    end
   end
-  return id, version, deadline
+  return id, version, deadline, opts and opts.max_attempts
 end
 
 local NO_OPTIONS, LOCAL_NUMBERS = {}, { allow_local_number = true }
@@ -104,9 +110,10 @@ end
 -- attempts. route: the client's way to the service (see whatsapp.client:
 -- transport, attempts, endpoint, timeouts). interval (optional): seconds
 -- between attempts for this number (else the client's rate; see
--- whatsapp.attempts). -> messageId | nil, err
-function M.run(route, message, id, version, deadline, interval)
-  return route.attempts:run(deadline, id, interval, attempt, route, message, id, version)
+-- whatsapp.attempts); max_attempts: this send's (else the client's).
+-- -> messageId | nil, err
+function M.run(route, message, id, version, deadline, interval, max_attempts)
+  return route.attempts:run(deadline, id, interval, max_attempts, attempt, route, message, id, version)
 end
 
 return M
