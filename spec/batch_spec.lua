@@ -127,6 +127,9 @@ describe("send_batch", function()
     _, err = client:send(text("d"), { max_attempts = 0 })
     assert.are.same({ "ParamValidationError", "max_attempts", 0 }, { err.code, err.field, err.attempts })
     assert.are.equal(3, client.max_attempts)
+    client.max_attempts = 1 -- the client's field is read at each failure
+    _, err = client:send(text("e"))
+    assert.are.equal(1, err.attempts)
   end)
 
   it("sends the others while one waits for its retry", function()

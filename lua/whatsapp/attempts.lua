@@ -31,8 +31,10 @@ Call.__index = Call
 -- Calls kept for reuse once over (a send allocates no table of its own).
 local MAX_SPARE = 64
 
---- settings: max_attempts, backoff (retry.lua's), on_retry (function(err,
--- attempts, delay) or nil), quota (retry.new_quota or nil), sleep
+--- settings: retry (a table whose max_attempts, backoff (retry.lua's) and
+-- on_retry (function(err, attempts, delay) or nil) are read at each
+-- failure: the client, so that changing those fields of a client takes
+-- effect), quota (retry.new_quota or nil), sleep
 -- (function(seconds)), credentials (function(limit) -> creds | nil, err;
 -- limit: seconds the fetch may take, nil for no deadline), rate (attempts
 -- per second per origination number, or nil), limiter (whatsapp.rate's:
@@ -41,9 +43,7 @@ function M.new(settings)
   return setmetatable({
     interval = settings.rate and 1 / settings.rate or nil,
     limiter = settings.limiter,
-    max_attempts = settings.max_attempts,
-    backoff = settings.backoff,
-    on_retry = settings.on_retry,
+    retry = settings.retry,
     quota = settings.quota,
     sleep = settings.sleep,
     credentials = settings.credentials,
@@ -80,7 +80,7 @@ function Policy:begin(deadline, key, interval, max_attempts)
   end
   call.deadline, call.started, call.turn = deadline, deadline and monotonic(), nil
   call.key, call.interval = key, key and (interval or self.interval)
-  call.max_attempts = max_attempts or self.max_attempts
+  call.max_attempts = max_attempts -- nil: the client's
   call.tries, call.cost, call.skewed = 0, 0, false
   call.creds, call.offset, call.limit_ms, call.dl = nil, nil, nil, nil
   return call
@@ -193,7 +193,7 @@ function Call:failed(err, retry_after)
     self.skewed = true
   else
     local class = retry.class(err)
-    if not class or tries >= self.max_attempts then
+    if not class or tries >= (self.max_attempts or p.retry.max_attempts) then
       release(self)
       return nil
     end
@@ -203,7 +203,7 @@ function Call:failed(err, retry_after)
       release(self)
       return nil
     end
-    delay = retry.delay(tries, class, p.backoff, random, retry.retry_after_seconds(retry_after))
+    delay = retry.delay(tries, class, p.retry.backoff, random, retry.retry_after_seconds(retry_after))
     local deadline = self.deadline
     if deadline and monotonic() - self.started + delay >= deadline then
       retry.succeeded(p.quota, cost) -- give back what was not used
@@ -212,8 +212,9 @@ function Call:failed(err, retry_after)
       return nil
     end
   end
-  if p.on_retry then
-    local fine, hook_err = pcall(p.on_retry, err, tries, delay)
+  local on_retry = p.retry.on_retry
+  if on_retry then
+    local fine, hook_err = pcall(on_retry, err, tries, delay)
     if not fine then -- a programming error: raise it, without keeping the retry's tokens
       if cost > 0 then retry.succeeded(p.quota, cost) end
       error(hook_err, 0)

@@ -94,7 +94,7 @@ function M.new(opts, hooks)
   self._route = {
     transport = transport.new(cfg.transport, tcfg),
     attempts = attempts.new {
-      max_attempts = cfg.max_attempts, backoff = cfg.backoff, on_retry = cfg.on_retry, sleep = sleep,
+      retry = self, sleep = sleep, -- (max_attempts, backoff and on_retry: the client's fields)
       quota = cfg.retry_quota and retry.new_quota(cfg.retry_quota) or nil,
       credentials = function(limit) return provider:get(limit) end,
       rate = cfg.rate, limiter = limiter,
