@@ -28,6 +28,7 @@ build = {
   type = "builtin",
   modules = {
     ["whatsapp"] = "lua/whatsapp/init.lua",
+    ["whatsapp.argv"] = "lua/whatsapp/argv.lua",
     ["whatsapp.array"] = "lua/whatsapp/array.lua",
     ["whatsapp.attempts"] = "lua/whatsapp/attempts.lua",
     ["whatsapp.batch"] = "lua/whatsapp/batch.lua",

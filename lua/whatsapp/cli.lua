@@ -3,6 +3,7 @@
 -- then the AWS profile), runs one command, prints its result. main returns
 -- the exit status: 0 done, 1 the service, the network or the credentials
 -- failed, 2 a usage error or input refused before anything was sent.
+local argv_parser = require "whatsapp.argv"
 local errors = require "whatsapp.errors"
 local whatsapp = require "whatsapp"
 
@@ -89,41 +90,7 @@ end
 --- Splits argv into options and positional arguments. Returns opts,
 -- positionals, or nil and what is wrong.
 local function parse(argv)
-  local opts, rest = {}, {}
-  local i, n = 1, #argv
-  while i <= n do
-    local a = argv[i]
-    if a == "--" then
-      for j = i + 1, n do rest[#rest + 1] = argv[j] end
-      break
-    elseif a == "-h" then
-      opts.help = true
-    elseif a:sub(1, 2) == "--" then
-      local name, value = a:match("^%-%-([^=]+)=(.*)$")
-      name = name or a:sub(3)
-      if VALUED[name] then
-        if value == nil then
-          i = i + 1
-          value = argv[i]
-          if value == nil then return nil, "option --" .. name .. " needs a value" end
-        end
-        if value == "" then return nil, "option --" .. name .. " needs a value" end
-        opts[name] = value
-      elseif FLAGS[name] and value == nil then
-        opts[name] = true
-      elseif FLAGS[name] then
-        return nil, "option --" .. name .. " takes no value"
-      else
-        return nil, "unknown option " .. a
-      end
-    elseif a:sub(1, 1) == "-" and a ~= "-" then
-      return nil, "unknown option " .. a
-    else
-      rest[#rest + 1] = a
-    end
-    i = i + 1
-  end
-  return opts, rest
+  return argv_parser.parse(argv, { valued = VALUED, flags = FLAGS })
 end
 
 -- The error object as JSON fields (no metatable, no nils).

@@ -4,6 +4,7 @@
 -- SIGINT/SIGTERM caught, and prints the summary. Exit status: 0 all sent;
 -- 1 some failed (or invalid, or ambiguous); 2 usage, or nothing valid;
 -- 3 interrupted.
+local argv_parser = require "whatsapp.argv"
 local campaign = require "whatsapp.campaign"
 local core = require "whatsapp.core"
 local errors = require "whatsapp.errors"
@@ -96,60 +97,15 @@ function M.is_send_batch(argv)
   return false
 end
 
--- An option and its value: the value (a number for NUMBERS), or nil and
--- what is wrong. i: where a (--name or --name=value) is; the new i.
-local function option_value(argv, i, name, value)
-  if value == nil then
-    i = i + 1
-    value = argv[i]
-  end
-  if value == nil or value == "" then return nil, "option --" .. name .. " needs a value", i end
-  if NUMBERS[name] then
-    local n = tonumber(value)
-    if not n then return nil, "option --" .. name .. " needs a number, got " .. value, i end
-    value = n
-  end
-  return value, nil, i
-end
-
--- The name of an option word and its =value (nil, nil: not an option).
-local function option_name(a)
-  if a == "-h" then return "help" end
-  local name, value = a:match("^%-%-([^=]+)=(.*)$")
-  if name then return name, value end
-  if a:sub(1, 2) == "--" then return a:sub(3) end
-  return nil
-end
-
 -- opts, positionals (after the command word) | nil, problem
 local function parse(argv)
-  local opts, rest, seen_command = {}, {}, false
-  local i = 1
-  while i <= #argv do
-    local a = argv[i]
-    local name, value = option_name(a)
-    if a == "--" then
-      for j = i + 1, #argv do rest[#rest + 1] = argv[j] end
-      break
-    elseif name and VALUED[name] then
-      local v, problem
-      v, problem, i = option_value(argv, i, name, value)
-      if problem then return nil, problem end
-      opts[name] = v
-    elseif name and FLAGS[name] then
-      if value ~= nil then return nil, "option --" .. name .. " takes no value" end
-      opts[name] = true
-    elseif name or (a:sub(1, 1) == "-" and a ~= "-") then
-      return nil, "unknown option " .. a
-    elseif not seen_command and (a == "send-batch" or a == "help") then
-      seen_command = a == "send-batch"
-      opts.help = opts.help or a == "help"
-    else
-      rest[#rest + 1] = a
-    end
-    i = i + 1
-  end
-  return opts, rest
+  local seen_command = false
+  return argv_parser.parse(argv, { valued = VALUED, flags = FLAGS, numbers = NUMBERS, word = function(a, opts)
+    if seen_command or (a ~= "send-batch" and a ~= "help") then return false end
+    seen_command = a == "send-batch"
+    opts.help = opts.help or a == "help"
+    return true
+  end })
 end
 
 local function emit_error(err_out, json, code, message, extra)
