@@ -4,15 +4,21 @@
 #   make test    deps + build + the whole suite on both runtimes
 #   make demo    deps + build + send one message through the local stand-in
 #                (or for real, with AWS credentials, WHATSAPP_PHONE_NUMBER_ID and WHATSAPP_TO set)
+#   make rock    build/whatsapp-<version>-1.src.rock, the source rock a release uploads (offline)
 #   make bench   the benchmark of BENCHMARKS.md (needs a quiet machine; Node and npm for the JS SDK peer)
 
 SRC := src/lua_core.c src/lua_client.c src/lua_batch.c src/lua_util.c src/request.c src/sigv4.c src/json.c src/json_encode.c src/json_decode.c src/json_text.c src/http.c src/crypto.c src/buf.c src/multi.c src/head.c src/file.c src/campaign.c
 HDR := $(wildcard src/*.h)
 
+# The version: the release rockspec's `local VERSION` (its one source of truth)
+RELEASE_ROCKSPEC := $(firstword $(wildcard rockspecs/whatsapp-*-1.rockspec))
+VERSION := $(shell sed -n 's/^local VERSION = "\(.*\)"$$/\1/p' $(RELEASE_ROCKSPEC))
+ROCK := build/whatsapp-$(VERSION)-1.src.rock
+
 CC ?= cc
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith
 CFLAGS ?= -O2 -g
-ALL_CFLAGS := -std=c99 -fPIC -fvisibility=hidden -D_POSIX_C_SOURCE=200809L \
+ALL_CFLAGS := -std=c99 -fPIC -fvisibility=hidden -D_POSIX_C_SOURCE=200809L -DWA_VERSION='"$(VERSION)"' \
 	-DOPENSSL_API_COMPAT=0x30000000L -DOPENSSL_NO_DEPRECATED $(WARN) $(CFLAGS)
 LIBS := -lcurl -lcrypto -lcjson
 LDFLAGS ?=
@@ -23,20 +29,20 @@ LUAJIT_INC := /usr/include/luajit-2.1
 DEB_PACKAGES := gcc make pkg-config lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev lua-busted \
 	lua-check luarocks libcurl4-openssl-dev libssl-dev libcjson-dev python3-botocore openssl nginx \
 	libnginx-mod-http-lua curl \
-	redis-server lua-redis
+	redis-server lua-redis zip unzip
 
 # what make valgrind, fuzz and check need on top (make test does not install them)
 CHECK_PACKAGES := valgrind clang libclang-rt-dev
 
-.PHONY: all deps deps-check test check asan valgrind fuzz soak demo lint bench bench-deps bench-standin clean
+.PHONY: all deps deps-check test check asan valgrind fuzz soak demo lint bench bench-deps bench-standin clean rock
 
 all: build/lua5.4/whatsapp/core.so build/luajit/whatsapp/core.so
 
-build/lua5.4/whatsapp/core.so: $(SRC) $(HDR) Makefile
+build/lua5.4/whatsapp/core.so: $(SRC) $(HDR) Makefile $(RELEASE_ROCKSPEC)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -I$(LUA54_INC) -shared -o $@ $(SRC) $(LDFLAGS) $(LIBS)
 
-build/luajit/whatsapp/core.so: $(SRC) $(HDR) Makefile
+build/luajit/whatsapp/core.so: $(SRC) $(HDR) Makefile $(RELEASE_ROCKSPEC)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -I$(LUAJIT_INC) -shared -o $@ $(SRC) $(LDFLAGS) $(LIBS)
 
@@ -57,6 +63,19 @@ deps:
 
 deps-check: deps
 	$(call install_missing,$(CHECK_PACKAGES))
+
+# The source rock a release uploads (build/whatsapp-<version>-1.src.rock),
+# made offline from the checkout: the release rockspec and an archive of the
+# tracked files as they are here, which is what `luarocks pack` makes.
+# Installing it fetches nothing: `luarocks install ./whatsapp-<version>-1.src.rock`.
+rock:
+	@rm -rf build/rock $(ROCK) && mkdir -p build/rock/whatsapp-$(VERSION)
+	@git ls-files -z | xargs -0 tar cf - | tar xf - -C build/rock/whatsapp-$(VERSION)
+	@tar czf build/rock/whatsapp-$(VERSION).tar.gz -C build/rock whatsapp-$(VERSION)
+	@cp $(RELEASE_ROCKSPEC) build/rock/
+	@cd build/rock && zip -q -X ../$(notdir $(ROCK)) $(notdir $(RELEASE_ROCKSPEC)) whatsapp-$(VERSION).tar.gz
+	@rm -rf build/rock
+	@echo $(ROCK)
 
 test: deps all
 	@bash spec/run.sh

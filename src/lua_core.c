@@ -28,7 +28,11 @@
 #include "sigv4.h"
 
 #define SIGNER_MT "whatsapp.core.Signer"
-#define VERSION "0.1.0"
+/* the release rockspec's version (in rockspecs/): the Makefile and
+ * the rockspecs pass it; "scm" for a build of the scm rockspec */
+#ifndef WA_VERSION
+#define WA_VERSION "scm"
+#endif
 
 static int json_scratch_gc(lua_State *L) {
   wa_json_scratch *s = (wa_json_scratch *)luaL_checkudata(L, 1, WA_JSON_SCRATCH_MT);
@@ -264,7 +268,7 @@ static int l_monotonic(lua_State *L) {
 static int l_versions(lua_State *L) {
   curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
   lua_createtable(L, 0, 5);
-  lua_pushstring(L, VERSION);
+  lua_pushstring(L, WA_VERSION);
   lua_setfield(L, -2, "whatsapp");
   lua_pushstring(L, v->version);
   lua_setfield(L, -2, "curl");
@@ -322,7 +326,7 @@ __attribute__((visibility("default"))) int luaopen_whatsapp_core(lua_State *L) {
   lua_setfield(L, -2, "null");
   lua_pushinteger(L, LUA_VERSION_NUM);
   lua_setfield(L, -2, "_LUA_VERSION_NUM");
-  lua_pushstring(L, VERSION);
+  lua_pushstring(L, WA_VERSION);
   lua_setfield(L, -2, "_VERSION");
   return 1;
 }

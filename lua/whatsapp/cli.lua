@@ -245,7 +245,7 @@ function M.main(argv, io_)
   local json = opts and opts.json or false
   if not opts then return usage(err_out, json, rest) end
   if opts.version then
-    out:write(json and whatsapp.encode { version = whatsapp._VERSION } or whatsapp._VERSION, "\n")
+    out:write(json and whatsapp.encode { version = whatsapp.VERSION } or whatsapp.VERSION, "\n")
     return OK
   end
   local name, args = pick_command(opts, rest, out, err_out, json)

@@ -24,6 +24,9 @@ local builders = require "whatsapp.message"
 local senders = require "whatsapp.senders"
 
 local M = {
+  --- The module's version: the release rockspec's (rockspecs/), "scm" for a
+  -- build of the scm rockspec. _VERSION is the same (the older name).
+  VERSION = core._VERSION,
   _VERSION = core._VERSION,
   array = array.array,
   null = core.null,
