@@ -6,6 +6,7 @@
 -- cosockets. Policy lives here: which message goes next, retries (the retry
 -- module, the client's quota and clock skew, as send), the rate per
 -- origination number, progress, results in input order.
+local attempts = require "whatsapp.attempts"
 local core = require "whatsapp.core"
 local errors = require "whatsapp.errors"
 local options = require "whatsapp.options"
@@ -150,11 +151,17 @@ local function run_curl(route, job)
   end
 
   -- A turn of the pace for call: true when it may start now; else it waits
-  -- for its turn (or is over: the limiter failed).
-  local function turn(call, now)
+  -- for its turn (or is over: the limiter failed). A call picked later than
+  -- attempts.LATE intervals after its turn takes a new one (see attempts.lua).
+  local function turn(call)
     if call.turn then
       call.turn, scheduled = nil, scheduled - 1
-      return true
+      if monotonic() - call.retry_at <= interval * attempts.LATE or call.retakes >= attempts.MAX_RETAKES then
+        return true
+      end
+      call.retakes = call.retakes + 1
+    else
+      call.retakes = 0
     end
     local wait, err = policy:reserve(id, interval)
     if not wait then
@@ -162,7 +169,7 @@ local function run_curl(route, job)
       return false
     end
     if wait <= 0 then return true end
-    call.turn, call.retry_at, scheduled = true, now + wait, scheduled + 1
+    call.turn, call.retry_at, scheduled = true, monotonic() + wait, scheduled + 1
     waiting[#waiting + 1] = call
     return false
   end
@@ -204,7 +211,7 @@ local function run_curl(route, job)
       while #free > 0 do
         local call = pick(now, not interval or #free > scheduled)
         if not call then break end
-        if not interval or turn(call, now) then
+        if not interval or turn(call) then
           if not creds and not cerr then -- once a round, in the time this call has left
             creds, cerr = policy.credentials(call:left())
           end

@@ -9,7 +9,7 @@ local Dict = {}
 Dict.__index = Dict
 Dict.kind = "shared_dict"
 
-local LOCK_TTL = 0.1      -- seconds: a lock left by a dead worker expires
+local LOCK_TTL = 1        -- seconds: a lock left by a dead worker expires (a live one holds it for microseconds)
 local MAX_SPINS = 2000    -- 1 ms each: two seconds of contention at most
 
 --- name: the lua_shared_dict's name. -> limiter | nil, why
