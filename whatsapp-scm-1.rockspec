@@ -74,7 +74,7 @@ build = {
     ["whatsapp.core"] = {
       sources = { "src/lua_core.c", "src/lua_client.c", "src/lua_batch.c", "src/lua_util.c", "src/request.c",
         "src/sigv4.c", "src/json.c", "src/json_encode.c", "src/json_decode.c", "src/json_text.c", "src/http.c",
-        "src/crypto.c", "src/buf.c", "src/multi.c", "src/head.c", "src/file.c" },
+        "src/crypto.c", "src/buf.c", "src/multi.c", "src/head.c", "src/file.c", "src/verify.c" },
       defines = { "_POSIX_C_SOURCE=200809L", "OPENSSL_API_COMPAT=0x30000000L", "OPENSSL_NO_DEPRECATED" },
       libraries = { "curl", "crypto", "cjson" },
       incdirs = { "$(OPENSSL_INCDIR)", "$(CJSON_INCDIR)" },

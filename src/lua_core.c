@@ -24,6 +24,7 @@
 #include "lua_client.h"
 #include "lua_util.h"
 #include "sigv4.h"
+#include "verify.h"
 
 #define SIGNER_MT "whatsapp.core.Signer"
 #define VERSION "0.1.0"
@@ -299,6 +300,7 @@ __attribute__((visibility("default"))) int luaopen_whatsapp_core(lua_State *L) {
   wa_client_open(L);
 
   wa_newlib(L, functions);
+  wa_verify_open(L); /* x509_pubkey, rsa_verify, base64_decode, equal */
 
   /* core.sign keeps its own key cache and buffers in an upvalue */
   {
