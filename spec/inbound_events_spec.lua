@@ -246,3 +246,46 @@ describe("inbound events", function()
     end)
   end)
 end)
+
+describe("README Receiving", function()
+  -- the Lua blocks of the "## Receiving" section, run as written (as spec/readme_spec.lua runs the others)
+  local function blocks()
+    local f = assert(io.open("README.md", "rb"))
+    local section = f:read("*a"):match("\n## Receiving\n(.-)\n## ")
+    f:close()
+    local out = {}
+    for code in assert(section):gmatch("```lua\n(.-)```") do out[#out + 1] = code end
+    return out
+  end
+
+  local function run(code)
+    local tmp = os.tmpname()
+    H.write(tmp, code)
+    local out = H.run("env AWS_ENDPOINT_URL_SOCIALMESSAGING='" .. H.http .. "' AWS_ACCESS_KEY_ID='"
+      .. H.creds.static.access_key_id .. "' AWS_SECRET_ACCESS_KEY='" .. H.creds.static.secret_access_key
+      .. "' AWS_REGION=us-east-1 " .. H.runtime .. " -e 'package.path=\"lua/?.lua;lua/?/init.lua;\"..package.path;"
+      .. " package.cpath=\"build/" .. H.runtime .. "/?.so;\"..package.cpath' " .. tmp)
+    os.remove(tmp)
+    return out
+  end
+
+  it("the handlers example marks read and replies from the receiving number", function()
+    H.require_standin()
+    H.reset()
+    local b = blocks()
+    assert.are.equal(2, #b)
+    local out = run(b[1])
+    assert.matches("exit=0", out)
+    assert.matches("text\t393462454282\tFrancesco\tPrva\tphone%-number%-id%-5f811eaa4c81499384c496b909afbb1a", out)
+    local sent = H.messages()
+    assert.are.equal(2, #sent)
+    assert.are.same({ "read", "+393462454282", "You said: Prva" }, { sent[1].message.status, sent[2].message.to,
+      sent[2].message.text.body })
+    assert.are.equal("phone-number-id-5f811eaa4c81499384c496b909afbb1a", sent[2].originationPhoneNumberId)
+  end)
+
+  it("the options example makes a receiver and shows a refusal", function()
+    local out = run(blocks()[2])
+    assert.matches("403\ttrue\t0\tSnsRawDelivery\nexit=0", out)
+  end)
+end)
