@@ -184,6 +184,19 @@ describe("inbound events", function()
       assert.are.same({ 200, "\195\164\195\182\195\165 http://x" }, { status, events[1].text })
     end)
 
+    it("marks a re-delivered message duplicate with dedupe_events", function()
+      local once = assert(inbound.new { app_secret = "app-secret", dedupe_events = 3600 })
+      local h = { ["x-hub-signature-256"] = "sha256=" .. sign(body) }
+      local _, _, first = once:handle { body = body, headers = h }
+      local _, _, again = once:handle { body = body, headers = h }
+      assert.are.same({ nil, true }, { first[1].duplicate, again[1].duplicate })
+      -- rx:nginx's dispatch skips it
+      local calls = 0
+      require("whatsapp.inbound.nginx").dispatch({ on_message = function() calls = calls + 1 end,
+        on_event = function() calls = calls + 1 end }, { first[1], again[1] })
+      assert.are.equal(2, calls)
+    end)
+
     it("answers the verification GET with the challenge, or 403 (case 44)", function()
       local status, response = rx:handle { method = "GET", args = { ["hub.mode"] = "subscribe",
         ["hub.verify_token"] = "tok", ["hub.challenge"] = "1158201444" } }

@@ -242,6 +242,20 @@ describe("inbound SNS", function()
       assert.are.same({ 503, "DedupeUnavailable", true }, { st, err.code, err.retryable })
     end)
 
+    it("marks a wamid seen under another MessageId duplicate, with dedupe_events (case 23)", function()
+      local plain = F.receiver()
+      assert.is_nil(select(3, post(plain, F.notification()))[1].duplicate)
+      assert.is_nil(select(3, post(plain, F.notification()))[1].duplicate) -- off by default
+      local rx = F.receiver { dedupe_events = true }
+      local first = select(3, post(rx, F.notification()))
+      local again = select(3, post(rx, F.notification())) -- same wamid, new MessageId
+      assert.are.same({ 1, 1 }, { #first, #again })
+      assert.is_nil(first[1].duplicate)
+      assert.is_true(again[1].duplicate)
+      local _, err = require("whatsapp.inbound").new { topic_arns = { F.TOPIC }, dedupe_events = 0 }
+      assert.are.equal("dedupe_events", err.field)
+    end)
+
     it("refuses raw message delivery (case 24)", function()
       local rx = F.receiver { fetch_cert = no_fetch() }
       local status, _, _, err = post(rx, F.MESSAGE, { ["x-amz-sns-rawdelivery"] = "true" })

@@ -27,7 +27,7 @@ local OPTION_TYPES = {
   topic_arns = "table", min_signature_version = "number", max_age = "number", max_skew = "number",
   confirm = "string", max_body = "number", dedupe = "string|function", fetch_cert = "function",
   cert_host_pattern = "string", cert_path_pattern = "string", ca_file = "string", clock = "function",
-  app_secret = "string", verify_token = "string", expect = "table",
+  app_secret = "string", verify_token = "string", expect = "table", dedupe_events = "boolean|number",
 }
 
 local function invalid(field, rule)
@@ -70,9 +70,28 @@ local function check_values(o)
     if not (o[k] >= 0 and o[k] < math.huge) then return invalid(k, "must be a number of at least 0") end
   end
   if o.confirm ~= "auto" and o.confirm ~= "manual" then return invalid("confirm", 'must be "auto" or "manual"') end
+  if type(o.dedupe_events) == "number" and not (o.dedupe_events > 0 and o.dedupe_events < math.huge) then
+    return invalid("dedupe_events", "must be true or a number of seconds above 0")
+  end
   if o.app_secret == "" then return invalid("app_secret", "must not be empty") end
   if o.verify_token == "" then return invalid("verify_token", "must not be empty") end
   return true
+end
+
+-- The receiver's fields: opts with the defaults filled in.
+local function fields(opts, topics)
+  return {
+    topics = topics,
+    min_signature_version = opts.min_signature_version or 1,
+    max_age = opts.max_age or 3600, max_skew = opts.max_skew or 300,
+    confirm = opts.confirm or "auto", max_body = opts.max_body or 1024 * 1024,
+    cert_host_patterns = opts.cert_host_pattern and { opts.cert_host_pattern } or cert.DEFAULT_HOST_PATTERNS,
+    cert_path_pattern = opts.cert_path_pattern or cert.DEFAULT_PATH_PATTERN,
+    ca_file = opts.ca_file, clock = opts.clock or default_clock(),
+    app_secret = opts.app_secret, verify_token = opts.verify_token, expect = opts.expect,
+    dedupe_events = opts.dedupe_events == true and 86400 or opts.dedupe_events or nil,
+    cert_cache = cert.new_cache(), cert_fetches = 0,
+  }
 end
 
 --- opts: see the README section "Receiving". -> receiver | nil, err
@@ -85,17 +104,7 @@ function M.new(opts)
   if n == 0 and not opts.app_secret then
     return invalid("topic_arns", "must list at least one topic (or give app_secret for Meta webhooks)")
   end
-  local rx = setmetatable({
-    topics = topics,
-    min_signature_version = opts.min_signature_version or 1,
-    max_age = opts.max_age or 3600, max_skew = opts.max_skew or 300,
-    confirm = opts.confirm or "auto", max_body = opts.max_body or 1024 * 1024,
-    cert_host_patterns = opts.cert_host_pattern and { opts.cert_host_pattern } or cert.DEFAULT_HOST_PATTERNS,
-    cert_path_pattern = opts.cert_path_pattern or cert.DEFAULT_PATH_PATTERN,
-    ca_file = opts.ca_file, clock = opts.clock or default_clock(),
-    app_secret = opts.app_secret, verify_token = opts.verify_token, expect = opts.expect,
-    cert_cache = cert.new_cache(), cert_fetches = 0,
-  }, Receiver)
+  local rx = setmetatable(fields(opts, topics), Receiver)
   local ok, err = check_values(rx)
   if not ok then return nil, err end
   rx.fetch_cert = opts.fetch_cert or cert.default_fetch(rx)
@@ -137,6 +146,24 @@ local function check_expect(expect, list)
   return true
 end
 
+-- The second layer (dedupe_events): Meta re-delivers, and EUM then publishes
+-- the same message or status under a new MessageId. A message is known by
+-- its wamid, a status by (wamid, status); one seen before is marked
+-- duplicate = true (and rx:nginx does not dispatch it). A store that fails
+-- here lets the event through: the MessageId layer already answered for the
+-- delivery, and a 503 now would lose it (its retry would be a duplicate).
+local function mark_seen_events(rx, list)
+  for _, e in ipairs(list) do
+    local key
+    if e.kind == "message" and e.id then
+      key = "wamid:" .. e.id
+    elseif e.kind == "status" and e.id and e.status then
+      key = "status:" .. e.id .. ":" .. e.status
+    end
+    if key and rx.seen(key, rx.dedupe_events) == false then e.duplicate = true end
+  end
+end
+
 local function sns_info(t)
   return { type = t.Type, message_id = t.MessageId, topic_arn = t.TopicArn, timestamp = t.Timestamp,
     subject = t.Subject, signature_version = t.SignatureVersion }
@@ -159,6 +186,7 @@ function Receiver:notification(t)
     return 200, "", { duplicate = true, sns = info }, nil
   end
   list.sns = info
+  if self.dedupe_events then mark_seen_events(self, list) end
   return 200, "", list, nil
 end
 
@@ -214,6 +242,7 @@ function Receiver:handle_meta(body, header)
   local t = core.decode(body)
   local list, err = events.parse_meta(t)
   if not list then return refused(err) end
+  if self.dedupe_events then mark_seen_events(self, list) end
   return 200, "", list, nil
 end
 

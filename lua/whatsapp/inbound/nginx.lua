@@ -32,13 +32,16 @@ local function call(fn, name, event)
   if not ok then ngx.log(ngx.ERR, "whatsapp.inbound: ", name, " raised: ", tostring(err)) end
 end
 
---- Runs the handlers for each event, in order.
+--- Runs the handlers for each event, in order (not for those dedupe_events
+-- marked duplicate).
 function M.dispatch(handlers, events)
   for _, event in ipairs(events) do
-    if handlers.on_event then call(handlers.on_event, "on_event", event) end
-    local name = BY_KIND[event.kind]
-    local fn = name and handlers[name]
-    if fn then call(fn, name, event) end
+    if not event.duplicate then -- (seen before under another SNS MessageId: dedupe_events)
+      if handlers.on_event then call(handlers.on_event, "on_event", event) end
+      local name = BY_KIND[event.kind]
+      local fn = name and handlers[name]
+      if fn then call(fn, name, event) end
+    end
   end
 end
 
