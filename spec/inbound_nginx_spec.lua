@@ -29,11 +29,15 @@ describe("inbound in nginx", function()
         "lua_ssl_trusted_certificate " .. F.ca .. ";",
         "lua_ssl_verify_depth 2;",
         "lua_shared_dict whatsapp_inbound 1m;",
+        "lua_shared_dict whatsapp_certs 1m;",
+        "lua_shared_dict counts 1m;",
       }, "\n"),
       server = table.concat({
         "location = /__ready { return 200; }",
         "location = /events { client_max_body_size 1m; client_body_buffer_size 1m;",
         "  content_by_lua_block { require('nginx_inbound').events() } }",
+        "location = /fresh { content_by_lua_block { require('nginx_inbound').fresh() } }",
+        "location = /counts { content_by_lua_block { ngx.say(ngx.shared.counts:get('messages') or 0) } }",
         "location = /spooled { client_max_body_size 1m; client_body_buffer_size 1k;",
         "  content_by_lua_block { require('nginx_inbound').events() } }",
       }, "\n"),
@@ -138,6 +142,26 @@ describe("inbound in nginx", function()
     assert.are.same({ 403, "SnsRawDelivery\n" }, { status, text })
     status = post("{not json", "/events", {})
     assert.are.equal(400, status)
+    nothing_sent()
+  end)
+
+  it("shares fetched certificates between receivers through cert_cache (a lua_shared_dict)", function()
+    F.reset()
+    -- (a URL no other test fetched: the bot shares its certificates through the same dict)
+    local url = F.base .. "/SimpleNotificationService-copy.pem"
+    for _ = 1, 3 do assert.are.equal(200, (post(F.notification { SigningCertURL = url }, "/fresh"))) end
+    local pems = 0
+    for _, path in ipairs(F.log()) do
+      if path:find("%.pem$") then pems = pems + 1 end
+    end
+    assert.are.equal(1, pems)
+    local status, text = http:request("GET", nginx.url .. "/counts", nil, nil, 5000)
+    for _ = 1, 40 do
+      if text == "3\n" then break end
+      os.execute("sleep 0.05")
+      status, text = http:request("GET", nginx.url .. "/counts", nil, nil, 5000)
+    end
+    assert.are.same({ 200, "3\n" }, { status, text })
     nothing_sent()
   end)
 

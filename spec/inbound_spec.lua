@@ -152,7 +152,7 @@ describe("inbound", function()
       assert.are.same({ 403, "SnsSignatureVersion" }, { status, err.code })
       t.SignatureVersion = nil
       status, _, _, err = post(rx, t)
-      assert.are.same({ 400, "SnsSignatureVersion" }, { status, err.code })
+      assert.are.same({ 400, "SnsMalformed" }, { status, err.code })
     end)
 
     it("refuses a body changed after signing, one field at a time (cases 4, 6)", function()

@@ -40,6 +40,7 @@ function M.serve(overrides)
     local opts = {
       topic_arns = { os.getenv("WHATSAPP_SNS_TOPIC_ARN") },
       dedupe = "whatsapp_inbound", -- lua_shared_dict: a retried MessageId is answered once across workers
+      cert_cache = "whatsapp_certs", -- lua_shared_dict: one certificate fetch for all the workers
     }
     for k, v in pairs(overrides or {}) do opts[k] = v end
     rx = assert(inbound.new(opts))

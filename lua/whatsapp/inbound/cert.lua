@@ -134,6 +134,15 @@ local function check_dates(entry, now)
   return entry.key
 end
 
+-- The PEM shared by nginx's workers (opts.cert_cache, a lua_shared_dict),
+-- or nil.
+local function shared_pem(rx, url)
+  local ngx = rawget(_G, "ngx")
+  local dict = rx.cert_dict and ngx and ngx.shared and ngx.shared[rx.cert_dict]
+  if not dict then return nil end
+  return dict:get(url), dict
+end
+
 --- The public key of the certificate at url (already checked by check_url),
 -- from the cache or fetched. -> key | nil, err (SnsCertFetch 503 retryable,
 -- or SnsCert 403)
@@ -142,9 +151,14 @@ function M.key(rx, url, now)
   local entry = cache.entries[url]
   if entry and entry.expires > now then return check_dates(entry, now) end
   if entry then cache_drop(cache, url) end
-  rx.cert_fetches = rx.cert_fetches + 1
-  local ok, pem, why = pcall(rx.fetch_cert, url)
-  if not ok then why, pem = pem, nil end
+  local pem, dict = shared_pem(rx, url)
+  local why
+  if not pem then
+    local ok
+    rx.cert_fetches = rx.cert_fetches + 1
+    ok, pem, why = pcall(rx.fetch_cert, url)
+    if not ok then why, pem = pem, nil end
+  end
   if type(pem) ~= "string" then
     return refuse("SnsCertFetch", 503, "the signing certificate could not be fetched: "
       .. errors.printable(tostring(why or "no certificate"), 200), true)
@@ -156,6 +170,8 @@ function M.key(rx, url, now)
   local checked, err = check_dates(entry, now)
   if not checked then return nil, err end
   cache_put(cache, url, entry)
+  -- shared with the other workers (only a certificate that passed; a full dict just does not share)
+  if dict then dict:set(url, pem, cache.ttl) end
   return key
 end
 

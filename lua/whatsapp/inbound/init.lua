@@ -28,6 +28,7 @@ local OPTION_TYPES = {
   confirm = "string", max_body = "number", dedupe = "string|function", fetch_cert = "function",
   cert_host_pattern = "string", cert_path_pattern = "string", ca_file = "string", clock = "function",
   app_secret = "string", verify_token = "string", expect = "table", dedupe_events = "boolean|number",
+  cert_cache = "string",
 }
 
 local function invalid(field, rule)
@@ -90,7 +91,7 @@ local function fields(opts, topics)
     ca_file = opts.ca_file, clock = opts.clock or default_clock(),
     app_secret = opts.app_secret, verify_token = opts.verify_token, expect = opts.expect,
     dedupe_events = opts.dedupe_events == true and 86400 or opts.dedupe_events or nil,
-    cert_cache = cert.new_cache(), cert_fetches = 0,
+    cert_cache = cert.new_cache(), cert_fetches = 0, cert_dict = opts.cert_cache,
   }
 end
 

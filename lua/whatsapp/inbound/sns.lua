@@ -43,10 +43,7 @@ end
 -- Field presence and types, and the type. -> true | nil, err
 local function check_fields(t)
   for _, key in ipairs(REQUIRED) do
-    if t[key] == nil then
-      if key == "SignatureVersion" then return refuse("SnsSignatureVersion", 400, "SignatureVersion is missing") end
-      return malformed(key .. " is missing")
-    end
+    if t[key] == nil then return malformed(key .. " is missing") end
     if type(t[key]) ~= "string" then
       if key == "SignatureVersion" then
         return refuse("SnsSignatureVersion", 403, "SignatureVersion must be \"1\" or \"2\"")
