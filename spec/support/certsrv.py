@@ -75,7 +75,22 @@ class Handler(BaseHTTPRequestHandler):
 
 
 class Server(ThreadingHTTPServer):
+    """TLS on each accepted connection, in its own thread and with a time
+    limit: a client that connects and never finishes its handshake holds
+    that thread only, never the accept loop."""
     daemon_threads = True
+    ctx = None
+
+    def finish_request(self, request, client_address):
+        request.settimeout(10)
+        try:
+            tls = self.ctx.wrap_socket(request, server_side=True)
+        except OSError:
+            return  # a refused certificate, a client that gave up
+        try:
+            self.RequestHandlerClass(tls, client_address, self)
+        finally:
+            tls.close()
 
     def handle_error(self, request, client_address):
         pass  # a client that gave up (the slow path, a refused certificate) is expected
@@ -85,7 +100,7 @@ def main():
     server = Server(("127.0.0.1", 0), Handler)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(CERT, KEY)
-    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    server.ctx = ctx
     print(server.server_address[1], flush=True)
     server.serve_forever()
 
