@@ -372,6 +372,10 @@ describe("inbound SNS", function()
       assert.are.same({ 403, "EventForeign" }, { status, err.code })
       rx = F.receiver { expect = { account_id = "533267110337", phone_number_ids = { "729155140271006" } } }
       assert.are.equal(200, (post(rx, F.notification())))
+      local empty = '{"aws_account_id":"222222222222","whatsAppWebhookEntry":{"id":"1","changes":[]}}'
+      rx = F.receiver { expect = { account_id = "222222222222" } }
+      assert.are.same({ 200, 0 }, { post(rx, F.notification { Message = empty }), #select(3,
+        post(rx, F.notification { Message = empty })) })
       rx = F.receiver { expect = { waba_ids = { "1" } } }
       assert.are.equal("EventForeign", select(4, post(rx, F.notification())).code)
     end)

@@ -212,7 +212,9 @@ function M.parse_message(text, sns)
     message_id = str(event.messageId), waba_ids = tbl(context.MetaWabaIds),
     phone_numbers = tbl(context.MetaPhoneNumberIds),
   }
-  return M.parse_entry(entry, { source = "aws", aws = aws, sns = sns })
+  local out, err = M.parse_entry(entry, { source = "aws", aws = aws, sns = sns })
+  if out then out.aws = aws end -- (also when the entry holds no event)
+  return out, err
 end
 
 --- The events of a Meta webhook body ({object =, entry = {...}}), already verified.

@@ -132,7 +132,7 @@ end
 -- The expect.* consistency checks on the EUM header. -> true | nil, err
 local function check_expect(expect, list)
   if not expect then return true end
-  local aws = list[1] and list[1].aws
+  local aws = list.aws
   local function foreign(what) return nil, errors.new { code = "EventForeign", status = 403, attempts = 0,
     message = "the event's " .. what .. " is not the expected one" } end
   if expect.account_id and (not aws or aws.account_id ~= expect.account_id) then return foreign("aws_account_id") end
