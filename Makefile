@@ -7,7 +7,7 @@
 #   make rock    build/whatsapp-<version>-1.src.rock, the source rock a release uploads (offline)
 #   make bench   the benchmark of BENCHMARKS.md (needs a quiet machine; Node and npm for the JS SDK peer)
 
-SRC := src/lua_core.c src/lua_client.c src/lua_batch.c src/lua_util.c src/request.c src/sigv4.c src/json.c src/json_encode.c src/json_decode.c src/json_text.c src/http.c src/crypto.c src/buf.c src/multi.c src/head.c src/file.c src/campaign.c
+SRC := src/lua_core.c src/lua_client.c src/lua_batch.c src/lua_util.c src/request.c src/sigv4.c src/json.c src/json_encode.c src/json_decode.c src/json_text.c src/http.c src/crypto.c src/buf.c src/multi.c src/head.c src/file.c src/campaign.c src/verify.c
 HDR := $(wildcard src/*.h)
 
 # The version: the release rockspec's `local VERSION` (its one source of truth)

@@ -26,6 +26,7 @@
 #include "lua_client.h"
 #include "lua_util.h"
 #include "sigv4.h"
+#include "verify.h"
 
 #define SIGNER_MT "whatsapp.core.Signer"
 /* the release rockspec's version (in rockspecs/): the Makefile and
@@ -309,6 +310,7 @@ __attribute__((visibility("default"))) int luaopen_whatsapp_core(lua_State *L) {
   wa_client_open(L);
 
   wa_newlib(L, functions);
+  wa_verify_open(L); /* x509_pubkey, rsa_verify, base64_decode, equal */
 
   /* core.sign keeps its own key cache and buffers in an upvalue */
   {

@@ -213,5 +213,7 @@ send_later.install(Client)
 media.install(Client)
 -- client:list_accounts, get_account, get_phone_number, phone_numbers
 accounts.install(Client)
+-- client:reply(event, …); mark_read and get_media also take an inbound event
+require("whatsapp.inbound.reply").install(Client)
 
 return M
