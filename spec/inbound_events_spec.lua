@@ -1,4 +1,4 @@
--- whatsapp.inbound parsing (reference/inbound.md §8, cases 33-44): Meta's
+-- whatsapp.inbound parsing (docs/REFERENCES.md: WhatsApp events): Meta's
 -- webhook shapes turned into events, never dropping what is not known; the
 -- Meta-direct path (HMAC over the raw bytes, the GET challenge); and
 -- client:reply / mark_read / get_media driven by an event (their requests

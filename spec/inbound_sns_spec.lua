@@ -1,7 +1,7 @@
 -- whatsapp.inbound, SNS: the certificate URL rules (refused without a
 -- fetch), the certificate fetch and cache against the local HTTPS stand-in,
 -- topic, time, replay and delivery-mode refusals, the subscription
--- lifecycle and malformed bodies (reference/inbound.md §8, cases 12-32).
+-- lifecycle and malformed bodies (docs/REFERENCES.md: SNS signatures, SNS messages).
 local F = require "spec.support.sns_fixture"
 local cert = require "whatsapp.inbound.cert"
 

@@ -1,7 +1,7 @@
 -- whatsapp.inbound: SNS deliveries verified (SignatureVersion 1 and 2) with a
 -- key and a certificate made by openssl at test time, the certificate
 -- served by a local HTTPS stand-in of the SNS host (spec/support/certsrv.py),
--- and every refusal of reference/inbound.md §7.3 / §8 that applies.
+-- and every refusal the receiver documents (README, "Receiving").
 local core = require "whatsapp.core"
 local inbound = require "whatsapp.inbound"
 local F = require "spec.support.sns_fixture"

@@ -3,8 +3,8 @@
 -- "SNS" certificate), a second key that SNS never used, an EC certificate,
 -- and a local HTTPS stand-in of the SNS host (spec/support/certsrv.py,
 -- TLS from spec/support/mkcerts.sh) serving the certificates. sign() builds
--- SNS bodies (SignatureVersion 1 or 2) with reference/inbound.md §3.5's
--- string to sign, computed here independently of the module's.
+-- SNS bodies (SignatureVersion 1 or 2) with the string to sign of
+-- docs/REFERENCES.md (SNS signatures), computed here independently of the module's.
 local core = require "whatsapp.core"
 local H = require "spec.support.helper"
 
@@ -13,7 +13,7 @@ local F = {}
 F.TOPIC = "arn:aws:sns:eu-west-1:533267110337:whatsapp-events"
 F.PEM_NAME = "SimpleNotificationService-0123456789abcdef0123456789abcdef.pem"
 
--- The §1.4 EUM event (a real capture, R:clonyo), as the SNS Message.
+-- A captured AWS End User Messaging Social event (its shape: docs/REFERENCES.md, WhatsApp events), as the SNS Message.
 F.MESSAGE = '{"context":{"MetaWabaIds":[{"wabaId":"1393727385109399","arn":"arn:aws:social-messaging:eu-west-1:'
   .. '533267110337:waba/a9a6973db0a54c8285f8d4e76df62869"}],"MetaPhoneNumberIds":[{"metaPhoneNumberId":'
   .. '"729155140271006","arn":"arn:aws:social-messaging:eu-west-1:533267110337:phone-number-id/'

@@ -1,10 +1,12 @@
 --- SNS signing certificates: the rules a SigningCertURL must pass before
 -- anything is fetched, the fetch (TLS verified, no redirects, 200 only,
 -- 10 KB at most), and a bounded cache of parsed keys. The URL is attacker
--- input until the signature it verifies has passed (reference/inbound.md
--- §3.6): a URL that breaks a rule is refused without a byte on the network.
+-- input until the signature it verifies has passed (REFERENCES: SNS
+-- signatures): a URL that breaks a rule is refused without a byte on the
+-- network.
 local core = require "whatsapp.core"
 local errors = require "whatsapp.errors"
+local urls = require "whatsapp.url"
 
 local M = {}
 
@@ -49,16 +51,15 @@ function M.split(url, what)
     return nil, what .. " holds a character an SNS URL never has (space, control, \\, #, @, non-ASCII, or % "
       .. "before the query)"
   end
-  local scheme, authority, rest = url:match("^(%a+)://([^/?]*)(.*)$")
-  if not scheme then return nil, what .. " is not an absolute URL" end
-  if scheme ~= "https" then return nil, what .. " must be https" end
-  local host, port = authority:match("^([^:]*):?(%d*)$")
-  if not host or (port == "" and authority:find(":", 1, true)) then return nil, what .. " has a malformed port" end
-  if host == "" or host:find("^[%d.]+$") or host:find("[^%w.-]") then
+  local u = urls.parse(url) -- (the characters above rule out a fragment and user information)
+  if not u then return nil, what .. " is not an absolute URL" end
+  if u.scheme ~= "https" then return nil, what .. " must be https" end
+  local host = u.host
+  if u.ipv6 or host == "" or host:find("^[%d.]+$") or host:find("[^%w.-]") then
     return nil, what .. " has no DNS host name"
   end
-  local path, query = rest:match("^([^?]*)%??(.*)$")
-  return authority:lower(), path, rest:find("?", 1, true) and query or nil
+  if u.port_text and not (u.port and urls.good_port(u)) then return nil, what .. " has a malformed port" end
+  return u.port_text and host .. ":" .. u.port_text or host, u.path, u.query
 end
 
 --- The SigningCertURL rules. -> true | nil, err (SnsCertUrl, 403)

@@ -2,7 +2,7 @@
 -- need no network decided first (type, raw delivery, headers, signature
 -- version, topic allow-list, certificate URL, timestamp), then the
 -- signature verified (SignatureVersion 1: SHA1withRSA, 2: SHA256withRSA)
--- over the string SNS signs (reference/inbound.md §3.5).
+-- over the string SNS signs (REFERENCES: SNS signatures).
 local core = require "whatsapp.core"
 local time = require "whatsapp.time"
 local cert = require "whatsapp.inbound.cert"
