@@ -1,0 +1,100 @@
+-- The OpenResty table of make bench (bench/resty.sh collects the lines
+-- "workload|sender|n= wall= cpu= requests=", one per sender and round; cpu is
+-- the front worker's). For each workload: requests/s, messages/s and worker
+-- CPU per message of each sender, the best round kept, each as a ratio to the
+-- ceiling's best; then the ratio of each round to the same round's ceiling
+-- (the spread of this machine), and the targets of issue 15.
+-- Usage: lua5.4 bench/report_resty.lua RESULTS CONNECTIONS BATCH_N INFLIGHT BATCH_CONNECTIONS [BASE]
+local function report(path, conns, batch_n, inflight, bconns, base)
+  local rounds = {} -- rounds[workload][sender] = { m, m, ... } in round order
+  for line in io.lines(path) do
+    local workload, sender, rest = line:match("^([^|]+)|([^|]+)|(.*)$")
+    if workload then
+      local m = {}
+      for k, v in rest:gmatch("(%w+)=([%d.]+)") do m[k] = tonumber(v) end
+      rounds[workload] = rounds[workload] or {}
+      local list = rounds[workload][sender] or {}
+      list[#list + 1] = m
+      rounds[workload][sender] = list
+    end
+  end
+
+  local function rate(m) return m.n / m.wall end
+  local function cpu_us(m) return m.cpu / m.n * 1e6 end
+  local function ratio(x) return string.format("%.2fx", x) end
+  local function best(w, s)
+    local list = rounds[w] and rounds[w][s]
+    if not list then return nil end
+    local b = list[1]
+    for i = 2, #list do if rate(list[i]) > rate(b) then b = list[i] end end
+    return b
+  end
+
+  local NAMES = {
+    ceiling = "handler posting one constant pre-signed request, pooled cosocket (ceiling)",
+    module = "handler sending through whatsapp (transport resty)",
+    base = "the same, whatsapp at " .. tostring(base),
+    proxy = "nginx proxy_pass, upstream keepalive (C floor)",
+  }
+  local TITLES = {
+    ["resty-http"] = "one text per request, HTTP (wrk, " .. conns .. " connections)",
+    ["resty-https"] = "one text per request, HTTPS (wrk, " .. conns .. " connections)",
+    ["resty-batch"] = "send_batch of " .. batch_n .. " texts per request, " .. inflight .. " in flight, HTTP (wrk, "
+      .. bconns .. " connections)",
+  }
+  local BATCH_NAMES = {
+    ceiling = batch_n .. " constant pre-signed requests, " .. inflight .. " light threads (ceiling)",
+    module = "client:send_batch (transport resty)",
+    base = "client:send_batch, whatsapp at " .. tostring(base),
+  }
+
+  local out = {}
+  local function say(s) out[#out + 1] = s end
+  say("| nginx, one worker | requests/s | messages/s | worker CPU µs/message | messages/s vs ceiling "
+    .. "| CPU vs ceiling | vs ceiling, each round |")
+  say("|---|---:|---:|---:|---:|---:|---|")
+  for _, w in ipairs { "resty-http", "resty-https", "resty-batch" } do
+    local ceil = best(w, "ceiling")
+    if ceil then
+      say("| **" .. TITLES[w] .. "** | | | | | | |")
+      for _, s in ipairs { "ceiling", "module", "base", "proxy" } do
+        local m = best(w, s)
+        if m then
+          local each, list, clist = {}, rounds[w][s], rounds[w].ceiling
+          for i = 1, math.min(#list, #clist) do each[i] = string.format("%.2f", rate(list[i]) / rate(clist[i])) end
+          local name = (w == "resty-batch" and BATCH_NAMES[s]) or NAMES[s]
+          say(string.format("| %s | %.0f | %.0f | %.1f | %s | %s | %s |", name, m.requests / m.wall, rate(m),
+            cpu_us(m), ratio(rate(m) / rate(ceil)), ratio(cpu_us(m) / cpu_us(ceil)), table.concat(each, ", ")))
+        end
+      end
+    end
+  end
+
+  local function check(ok) return ok and "met" or "**not met**" end
+  say("")
+  say("| target (issue 15) | this tree" .. (base and base ~= "" and " | at " .. base or "") .. " |")
+  say("|---|---|" .. (base and base ~= "" and "---|" or ""))
+  local function row(name, w, f)
+    local ceil, m, b = best(w, "ceiling"), best(w, "module"), best(w, "base")
+    if not (ceil and m) then return end
+    local line = "| " .. name .. " | " .. f(m, ceil)
+    if b then line = line .. " | " .. f(b, ceil) end
+    say(line .. " |")
+  end
+  local function rate_target(m, ceil)
+    local x = rate(m) / rate(ceil)
+    return ratio(x) .. " " .. check(x >= 0.85)
+  end
+  local function cpu_target(m, ceil)
+    local x = cpu_us(m) / cpu_us(ceil)
+    return ratio(x) .. " " .. check(x <= 1.3)
+  end
+  row("HTTP: requests/s ≥ 0.85x the ceiling's", "resty-http", rate_target)
+  row("HTTP: worker CPU per request ≤ 1.3x the ceiling's", "resty-http", cpu_target)
+  row("HTTPS: requests/s ≥ 0.85x the ceiling's", "resty-https", rate_target)
+  row("HTTPS: worker CPU per request ≤ 1.3x the ceiling's", "resty-https", cpu_target)
+  return table.concat(out, "\n")
+end
+
+print(report(assert(arg[1], "usage: report_resty.lua RESULTS CONNECTIONS BATCH_N INFLIGHT BATCH_CONNECTIONS [BASE]"),
+  arg[2], arg[3], arg[4], arg[5], arg[6] ~= "" and arg[6] or nil))
