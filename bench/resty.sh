@@ -170,6 +170,20 @@ run() {
     | tee -a "$results" >>"${BENCH_RESTY_RESULTS:-/dev/null}"
 }
 
+# BENCH_RESTY_PROFILE=/module-http (any path above): instead of the table, the
+# front worker under perf (cpu-clock) while wrk drives that path; perf report's top
+if [ -n "${BENCH_RESTY_PROFILE:-}" ]; then
+  url=http://127.0.0.1:$main_port$BENCH_RESTY_PROFILE
+  wrk -t1 -c"$conns" -d1s "$url" >/dev/null 2>&1
+  perf record -q -e cpu-clock -o "$work/perf.data" -p "$main_worker" -- sleep "$secs" >/dev/null 2>&1 &
+  perf_pid=$!
+  wrk -t1 -c"$conns" -d"${secs}s" "$url" | grep -E "requests in|Non-2xx"
+  wait "$perf_pid"
+  perf report -n -i "$work/perf.data" --no-children --sort "${BENCH_RESTY_SORT:-dso,symbol}" --stdio 2>/dev/null \
+    | grep -v "^#" | grep -v "^$" | grep "%" | head -"${BENCH_RESTY_TOP:-40}"
+  exit 0
+fi
+
 echo "bench/resty.sh: ${secs}s per measure, $conns connections, $rounds rounds; batch of $batch_n at $inflight in flight" >&2
 bconns=$(( conns / 4 > 0 ? conns / 4 : 1 ))
 for r in $(seq 1 "$rounds"); do

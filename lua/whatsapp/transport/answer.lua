@@ -13,8 +13,8 @@ local M = {}
 -- outlast any limit), and what is held is capped: the head (status line and
 -- header fields, interim answers' included) at 64 KiB and the body at the
 -- transport's max, as the libcurl path caps them. The head is parsed in C
--- (core.parse_head). st: { sock, ends_at, got (any byte came), rest (bytes
--- read and not used yet, from pos) }.
+-- (core.parse_head). st: { sock, ends_at, rest (bytes read and not used yet,
+-- from pos) }.
 local parse_head = core.parse_head
 local MAX_HEAD = 64 * 1024
 local MAX_CHUNK_LINE = 4096 -- a chunk-size line, its extensions included
@@ -24,16 +24,15 @@ local HEAD_TOO_LARGE = "the answer's head is larger than " .. MAX_HEAD .. " byte
 local TRAILERS_TOO_LARGE = "the answer's trailer fields are larger than " .. MAX_HEAD .. " bytes"
 local function too_large(max) return "the answer is larger than " .. max .. " bytes" end
 
--- One read of at most max bytes within the time left. -> bytes | nil, err
+-- One read of at most max bytes within the time left. ngx.now() is nginx's
+-- clock, updated whenever the worker wakes: a read that waited moved it, one
+-- that did not took no time worth a clock update. -> bytes | nil, err
 local function read_some(st, max)
-  ngx.update_time()
   local left = (st.ends_at - ngx.now()) * 1000
   if left < 1 then return nil, "timeout" end
   local sock = st.sock
   sock:settimeout(left)
-  local data, err = sock:receiveany(max)
-  if data then st.got = true end
-  return data, err
+  return sock:receiveany(max)
 end
 
 -- buf and more bytes, until a blank line may have come (or, at the start,

@@ -34,6 +34,8 @@ end
 
 local MAX_RESPONSE = 4 * 1024 * 1024
 local POOL_SIZE, BACKLOG, IDLE_MS = 32, 64, 60000
+local FIRST_READ = 65536 -- the first read of an answer: a common answer is a few hundred bytes
+local send_answer = core.send_answer
 
 local Transport = {}
 Transport.__index = Transport
@@ -84,6 +86,7 @@ function M.new(cfg)
   }, Transport)
   -- TLS and plain connections, or different hosts, never share a pool
   self.pool = "whatsapp:" .. scheme .. ":" .. host .. ":" .. port
+  self.connect_opts = { pool = self.pool, pool_size = POOL_SIZE, backlog = BACKLOG } -- made once, read each connect
   return self
 end
 
@@ -119,8 +122,7 @@ end
 local function open(self, connect_ms)
   local sock = ngx.socket.tcp()
   sock:settimeout(connect_ms)
-  local ok, err = sock:connect(self.connect_to, self.port,
-    { pool = self.pool, pool_size = POOL_SIZE, backlog = BACKLOG })
+  local ok, err = sock:connect(self.connect_to, self.port, self.connect_opts)
   if not ok then
     if err == "timeout" then return nil, "connect_timeout", "connect timed out" end
     return nil, "connect", err
@@ -141,19 +143,10 @@ local function open(self, connect_ms)
   return sock, false
 end
 
--- Sends the request and reads the answer.
--- -> status, headers, body, keep | nil, err
-local function send_and_read(st, request, max, head_only)
-  local sent, err = st.sock:send(request)
-  if not sent then return nil, err end
-  return answer.read(st, max, head_only)
-end
-
 -- A stale pooled connection: closed by the server while it idled, so
--- nothing of this request was answered; anything else is not resent.
-local function stale(reused, st, err)
-  return reused and not st.got
-    and (err == "closed" or err == "connection reset by peer" or err == "broken pipe")
+-- nothing of this request was answered (no byte came); anything else is not resent.
+local function stale(reused, err)
+  return reused and (err == "closed" or err == "connection reset by peer" or err == "broken pipe")
 end
 
 -- The failure of an exchange whose request was sent. -> nil, kind, message
@@ -163,13 +156,35 @@ local function failed(err)
   return nil, "lost", "the connection failed after the request was sent (" .. tostring(err) .. ")"
 end
 
+-- Sends the request and reads the first bytes of the answer, within the
+-- time left of the exchange (ngx.now() moves when a send or read waited:
+-- nginx updates its clock whenever the worker wakes, so no clock update is
+-- needed here). -> bytes | nil, err
+local function send_and_peek(sock, request, ends_at, now)
+  local sent, err = sock:send(request)
+  if not sent then return nil, err end
+  if ngx.now() ~= now then -- the send waited: what is left is less than the timeout set
+    local left = (ends_at - ngx.now()) * 1000
+    if left < 1 then return nil, "timeout" end
+    sock:settimeout(left)
+  end
+  return sock:receiveany(FIRST_READ)
+end
+
+-- The connection back to the pool when it may be reused, else closed.
+local function release(sock, keep)
+  if not (keep and sock:setkeepalive(IDLE_MS, POOL_SIZE)) then sock:close() end
+end
+
 -- One exchange of raw request bytes within limit_ms (else the configured
--- timeout); head_only: the answer has no body (a HEAD request). A
--- kept-alive connection the server closed while it idled is detected on
--- first use, before any answer byte, and the request is sent again on a
--- fresh one, as libcurl does.
--- -> status, headers, body | nil, kind, message
-function Transport:exchange(request, limit_ms, head_only)
+-- timeout); head_only: the answer has no body (a HEAD request); common: a
+-- send, whose common answer (core.send_answer: a whole 2xx {"messageId": id}
+-- in the first bytes read) is taken in C without a table. A kept-alive
+-- connection the server closed while it idled is detected on first use,
+-- before any answer byte, and the request is sent again on a fresh one, as
+-- libcurl does.
+-- -> true, id, date (the common answer) | status, headers, body | nil, kind, message
+function Transport:exchange(request, limit_ms, head_only, common)
   local why = M.unavailable()
   if why then return nil, "unavailable", why end
   local connect_ms, ends_at = budget(self, limit_ms)
@@ -177,20 +192,34 @@ function Transport:exchange(request, limit_ms, head_only)
   for _ = 1, 2 do
     local sock, reused, message = open(self, connect_ms)
     if not sock then return nil, reused, message end
-    local left = (ends_at - ngx.now()) * 1000
+    local now = ngx.now()
+    local left = (ends_at - now) * 1000
     if left < 1 then
       sock:close()
       return nil, "connect_timeout", "no time left after connecting"
     end
     sock:settimeout(left)
-    local st = { sock = sock, ends_at = ends_at, got = false, rest = "", pos = 1 }
-    local status, headers, body, keep = send_and_read(st, request, self.max_response, head_only)
-    if status then
-      if not (keep and sock:setkeepalive(IDLE_MS, POOL_SIZE)) then sock:close() end
-      return status, headers, body
+    local data, err = send_and_peek(sock, request, ends_at, now)
+    if data then
+      if common then
+        local ok, id, date, keep = send_answer(data, self.max_response)
+        if ok then
+          release(sock, keep)
+          return true, id, date
+        end
+      end
+      -- anything else: the general reader, these bytes first
+      local st = { sock = sock, ends_at = ends_at, rest = data, pos = 1 }
+      local status, headers, body, keep = answer.read(st, self.max_response, head_only)
+      if status then
+        release(sock, keep)
+        return status, headers, body
+      end
+      sock:close()
+      return failed(headers)
     end
     sock:close()
-    if not stale(reused, st, headers) then return failed(headers) end
+    if not stale(reused, err) then return failed(err) end
   end
   return nil, "lost", "the server closed the connection without answering"
 end
@@ -200,7 +229,8 @@ function Transport:send(message, id, version, creds, offset, limit_ms)
   local request, kind, text, field = self.core:prepare(message, id, version, creds, offset)
   if not request then return nil, kind, text, field end
   self.requests = self.requests + 1
-  local status, headers, body = self:exchange(request, limit_ms)
+  local status, headers, body = self:exchange(request, limit_ms, false, true)
+  if status == true then return true, headers, nil, nil, body end -- the common answer: id, date
   if not status then return nil, headers, body end
   local value = body
   if body ~= "" then
