@@ -11,8 +11,11 @@
 #   base      (BENCH_RESTY_BASE=<git rev>) the module as at that commit, in a second front
 #             nginx with the same C build: before/after from one run
 # over HTTP and HTTPS, and send_batch inside a handler against the same
-# ceiling with as many light threads. bench/report_resty.lua prints every figure
-# as a ratio to the ceiling of the same run.
+# ceiling with as many light threads; then, without wrk, BENCH_RESTY_LOOP
+# sequential exchanges inside one request (the worker's CPU per exchange by
+# os.clock, steadier on a busy machine): the ceiling, client:send, the
+# transport's send alone and encode + sign alone. bench/report_resty.lua
+# prints every figure as a ratio to the ceiling of the same run.
 #   BENCH_RESTY_SECONDS=5 (each measure) BENCH_RESTY_CONNECTIONS=16 (wrk's)
 #   BENCH_RESTY_REPEAT=3 (rounds, the senders interleaved; the best round kept)
 #   BENCH_RESTY_BATCH=50 (messages per batch request) BENCH_RESTY_INFLIGHT=8 (send_batch's concurrency)
@@ -91,6 +94,10 @@ http {
     location = /ceiling-batch-http {
       content_by_lua_block { require("resty_handlers").ceiling_batch("$h", $batch_n, $inflight) }
     }
+    location = /loop { content_by_lua_block {
+      local a = ngx.req.get_uri_args()
+      require("resty_handlers").loop(a.https and "$s" or "$h", a.what, tonumber(a.n))
+    } }
     location = /proxy-http {
       proxy_pass http://endpoint_http/v1/whatsapp/send;
       include $work/proxy.conf;
@@ -184,6 +191,15 @@ if [ -n "${BENCH_RESTY_PROFILE:-}" ]; then
   exit 0
 fi
 
+# loop WORKLOAD SENDER PORT WHAT [https]: BENCH_RESTY_LOOP sequential exchanges inside one request
+loop_n=${BENCH_RESTY_LOOP:-5000}
+loop() {
+  local out
+  out=$(curl -s -m 120 "http://127.0.0.1:$3/loop?what=$4&n=$loop_n${5:+&https=1}")
+  case $out in n=*) ;; *) echo "bench/resty.sh: $2 on $1 failed: $out" >&2; exit 1 ;; esac
+  echo "$1|$2|$out requests=$loop_n" | tee -a "$results" >>"${BENCH_RESTY_RESULTS:-/dev/null}"
+}
+
 echo "bench/resty.sh: ${secs}s per measure, $conns connections, $rounds rounds; batch of $batch_n at $inflight in flight" >&2
 bconns=$(( conns / 4 > 0 ? conns / 4 : 1 ))
 for r in $(seq 1 "$rounds"); do
@@ -196,6 +212,11 @@ for r in $(seq 1 "$rounds"); do
   run resty-batch ceiling "$main_port" "$main_worker" /ceiling-batch-http "$batch_n" "$bconns"
   run resty-batch module "$main_port" "$main_worker" /batch-http "$batch_n" "$bconns"
   [ -n "$base" ] && run resty-batch base "$base_port" "$base_worker" /batch-http "$batch_n" "$bconns"
+  for proto in http https; do
+    https=""; [ $proto = https ] && https=1
+    for what in ceiling module transport prepare; do loop "resty-loop-$proto" $what "$main_port" $what $https; done
+    [ -n "$base" ] && loop "resty-loop-$proto" base "$base_port" module $https
+  done
   echo "  round $r done" >&2
 done
 for f in "$work"/main/error.log "$work"/base/error.log; do

@@ -130,4 +130,60 @@ function M.ceiling_batch(url, n, conc)
   ngx.print("ok")
 end
 
+-- Sequential exchanges inside one request (no wrk, no front HTTP): the
+-- worker's CPU per exchange (os.clock: the worker is one thread) of
+--   ceiling    the constant pre-signed request (post above)
+--   transport  whatsapp.transport.resty's send of a text (encode, sign, exchange)
+--   module     client:send of a text (the Lua layer, then the transport)
+--   prepare    only encode + sign (the transport's core:prepare), no network
+-- Answers "n= wall= cpu=" as bench/module.lua does.
+local transports = {}
+local function transport(url)
+  local t = transports[url]
+  if not t then
+    local host = url:match("^https?://([^/]+)")
+    t = require("whatsapp.transport.resty").new { url = url .. "/v1/whatsapp/send", path = "/v1/whatsapp/send",
+      host = host, region = "us-east-1", service = "social-messaging", connect_timeout_ms = 3000,
+      timeout_ms = 10000, max_message_bytes = 2048000, product = "whatsapp" }
+    transports[url] = t
+  end
+  return t
+end
+
+local LOOPS = {
+  ceiling = function(url)
+    local t = target(url)
+    return function() return post(t) end
+  end,
+  transport = function(url)
+    local t = transport(url)
+    return function()
+      local ok, id = t:send(text(), PHONE, "v20.0", CREDS)
+      return ok == true and id, id
+    end
+  end,
+  module = function(url)
+    local c = client(url)
+    return function() return c:send(text()) end
+  end,
+  prepare = function(url)
+    local c = transport(url).core
+    return function() return c:prepare(text(), PHONE, "v20.0", CREDS) end
+  end,
+}
+
+function M.loop(url, what, n)
+  local one = LOOPS[what](url)
+  for _ = 1, 200 do assert(one()) end -- warm: the pool, the JIT
+  ngx.update_time()
+  local t0, c0 = ngx.now(), os.clock()
+  for i = 1, n do
+    local ok, err = one()
+    if not ok then return fail("exchange " .. i .. ": " .. tostring(err)) end
+  end
+  local c1 = os.clock()
+  ngx.update_time()
+  ngx.print(string.format("n=%d wall=%.6f cpu=%.6f", n, ngx.now() - t0, c1 - c0))
+end
+
 return M

@@ -35,7 +35,7 @@ end
 local MAX_RESPONSE = 4 * 1024 * 1024
 local POOL_SIZE, BACKLOG, IDLE_MS = 32, 64, 60000
 local FIRST_READ = 65536 -- the first read of an answer: a common answer is a few hundred bytes
-local send_answer = core.send_answer
+local send_answer, monotonic = core.send_answer, core.monotonic
 
 local Transport = {}
 Transport.__index = Transport
@@ -107,14 +107,14 @@ local function tls_handshake(sock, server_name)
 end
 
 -- The budgets of one exchange: the connect timeout (ms) and when the whole
--- exchange must end (ngx.now() time), limit_ms lowering the configured ones.
+-- exchange must end (core.monotonic() time: one clock read, where
+-- ngx.update_time would lock and format nginx's time strings), limit_ms
+-- lowering the configured ones.
 local function budget(self, limit_ms)
-  ngx.update_time()
-  local started = ngx.now()
   local connect_ms, total_ms = self.connect_ms, self.timeout_ms
   if limit_ms and limit_ms < total_ms then total_ms = limit_ms end
   if connect_ms > total_ms then connect_ms = total_ms end
-  return connect_ms, started + total_ms / 1000
+  return connect_ms, monotonic() + total_ms / 1000
 end
 
 -- A connection to the server: a pooled one, or a new one (TLS handshake
@@ -157,16 +157,14 @@ local function failed(err)
 end
 
 -- Sends the request and reads the first bytes of the answer, within the
--- time left of the exchange (ngx.now() moves when a send or read waited:
--- nginx updates its clock whenever the worker wakes, so no clock update is
--- needed here). -> bytes | nil, err
-local function send_and_peek(sock, request, ends_at, now)
+-- time left of the exchange (left: the timeout set, ms). -> bytes | nil, err
+local function send_and_peek(sock, request, ends_at, left)
   local sent, err = sock:send(request)
   if not sent then return nil, err end
-  if ngx.now() ~= now then -- the send waited: what is left is less than the timeout set
-    local left = (ends_at - ngx.now()) * 1000
-    if left < 1 then return nil, "timeout" end
-    sock:settimeout(left)
+  local now_left = (ends_at - monotonic()) * 1000
+  if now_left < left - 1 then -- the send waited: less is left than the timeout set
+    if now_left < 1 then return nil, "timeout" end
+    sock:settimeout(now_left)
   end
   return sock:receiveany(FIRST_READ)
 end
@@ -192,14 +190,13 @@ function Transport:exchange(request, limit_ms, head_only, common)
   for _ = 1, 2 do
     local sock, reused, message = open(self, connect_ms)
     if not sock then return nil, reused, message end
-    local now = ngx.now()
-    local left = (ends_at - now) * 1000
+    local left = (ends_at - monotonic()) * 1000
     if left < 1 then
       sock:close()
       return nil, "connect_timeout", "no time left after connecting"
     end
     sock:settimeout(left)
-    local data, err = send_and_peek(sock, request, ends_at, now)
+    local data, err = send_and_peek(sock, request, ends_at, left)
     if data then
       if common then
         local ok, id, date, keep = send_answer(data, self.max_response)
