@@ -29,6 +29,7 @@ rounds=${BENCH_RESTY_REPEAT:-3}
 batch_n=${BENCH_RESTY_BATCH:-50}
 inflight=${BENCH_RESTY_INFLIGHT:-8}
 base=${BENCH_RESTY_BASE:-}
+callgrind=${BENCH_RESTY_CALLGRIND:-}
 
 command -v wrk >/dev/null || { echo "bench/resty.sh: wrk is missing (make bench-resty installs it)" >&2; exit 1; }
 
@@ -65,6 +66,7 @@ start_front() {
 load_module /usr/lib/nginx/modules/ndk_http_module.so;
 load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
 $user
+${callgrind:+master_process off;}
 worker_processes 1;
 daemon off;
 pid $dir/nginx.pid;
@@ -114,15 +116,21 @@ http {
   }
 }
 CONF
-  nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" &
+  if [ -n "$callgrind" ]; then
+    valgrind --tool=callgrind --smc-check=all-non-file --callgrind-out-file="$dir/callgrind.out" \
+      nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" 2>"$dir/valgrind.log" &
+  else
+    nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" &
+  fi
   local master=$!
   fronts="$fronts $master"
-  for i in $(seq 1 50); do
+  for i in $(seq 1 600); do
     curl -s -o /dev/null "http://127.0.0.1:$front_port/ready" && break
     kill -0 "$master" 2>/dev/null || { cat "$dir/error.log" >&2; return 1; }
     sleep 0.1
   done
   front_worker=$(ps -o pid= --ppid "$master" | tr -d ' ' | head -1)
+  [ -n "$callgrind" ] && front_worker=$master # (no master process: the one process serves)
   [ -n "$front_worker" ] || { echo "bench/resty.sh: no worker for $name" >&2; return 1; }
 }
 
@@ -176,6 +184,35 @@ run() {
   echo "$workload|$sender|n=$((reqs * per)) wall=$dur cpu=$(awk "BEGIN { print ($c1 - $c0) / $hz }") requests=$reqs" \
     | tee -a "$results" >>"${BENCH_RESTY_RESULTS:-/dev/null}"
 }
+
+# BENCH_RESTY_CALLGRIND=1: instead of the table, instructions per exchange
+# (the steadiest figure on a shared machine): the front nginx runs as one
+# process under valgrind's callgrind; for each loop of above, the
+# instructions of 2,000 exchanges inside one request (counters zeroed
+# before, dumped after), divided by 2,000.
+if [ -n "$callgrind" ]; then
+  cg() { # PORT WHAT [https] -> instructions per exchange
+    local port=$1 what=$2 https=${3:-} pid=$4 out f
+    curl -s -m 600 "http://127.0.0.1:$port/loop?what=$what&n=200${https:+&https=1}" >/dev/null
+    callgrind_control -z "$pid" >/dev/null 2>&1
+    out=$(curl -s -m 600 "http://127.0.0.1:$port/loop?what=$what&n=2000${https:+&https=1}")
+    case $out in n=*) ;; *) echo "bench/resty.sh: callgrind $what failed: $out" >&2; exit 1 ;; esac
+    callgrind_control -d "$pid" >/dev/null 2>&1
+    f=$(ls -t "$work"/*/callgrind.out.* 2>/dev/null | head -1)
+    awk '/^(summary|totals):/ { print int($2 / 2000); exit }' "$f"
+    rm -f "$f"
+  }
+  printf '| instructions per exchange (callgrind) | HTTP | HTTPS |\n|---|---:|---:|\n'
+  for what in ceiling module transport prepare; do
+    printf '| %s | %s | %s |\n' "$what" "$(cg "$main_port" $what "" "$main_worker")" \
+      "$(cg "$main_port" $what 1 "$main_worker")"
+  done
+  if [ -n "$base" ]; then
+    printf '| module at %s | %s | %s |\n' "$base" "$(cg "$base_port" module "" "$base_worker")" \
+      "$(cg "$base_port" module 1 "$base_worker")"
+  fi
+  exit 0
+fi
 
 # BENCH_RESTY_PROFILE=/module-http (any path above): instead of the table, the
 # front worker under perf (cpu-clock) while wrk drives that path; perf report's top
