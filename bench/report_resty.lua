@@ -27,13 +27,13 @@ local function report(path, conns, batch_n, inflight, bconns, base)
   local function best(w, s)
     local list = rounds[w] and rounds[w][s]
     if not list then return nil end
-    local b = { n = list[1].n, wall = list[1].wall, cpu = list[1].cpu, requests = list[1].requests }
+    local b, least = list[1], cpu_us(list[1])
     for i = 2, #list do
       local m = list[i]
-      if rate(m) > rate(b) then b.n, b.wall, b.requests = m.n, m.wall, m.requests end
-      if cpu_us(m) < b.cpu / b.n * 1e6 then b.cpu = cpu_us(m) * b.n / 1e6 end
+      if rate(m) > rate(b) then b = m end
+      if cpu_us(m) < least then least = cpu_us(m) end
     end
-    return b
+    return { n = b.n, wall = b.wall, requests = b.requests, cpu = least * b.n / 1e6 }
   end
 
   local NAMES = {
