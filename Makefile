@@ -6,6 +6,7 @@
 #                (or for real, with AWS credentials, WHATSAPP_PHONE_NUMBER_ID and WHATSAPP_TO set)
 #   make rock    build/whatsapp-<version>-1.src.rock, the source rock a release uploads (offline)
 #   make bench   the benchmark of BENCHMARKS.md (needs a quiet machine; Node and npm for the JS SDK peer)
+#   make bench-resty  its OpenResty section alone (nginx + ngx_lua driven by wrk)
 
 SRC := src/lua_core.c src/lua_client.c src/lua_batch.c src/lua_util.c src/request.c src/sigv4.c src/json.c src/json_encode.c src/json_decode.c src/json_text.c src/http.c src/crypto.c src/buf.c src/multi.c src/head.c src/file.c src/campaign.c src/verify.c
 HDR := $(wildcard src/*.h)
@@ -31,10 +32,13 @@ DEB_PACKAGES := gcc make pkg-config lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-
 	libnginx-mod-http-lua curl \
 	redis-server lua-redis zip unzip
 
+# what make bench needs on top (make test does not install them): wrk drives nginx in bench/resty.sh
+BENCH_PACKAGES := wrk
+
 # what make valgrind, fuzz and check need on top (make test does not install them)
 CHECK_PACKAGES := valgrind clang libclang-rt-dev
 
-.PHONY: all deps deps-check test check asan valgrind fuzz soak demo lint bench bench-deps bench-standin clean rock
+.PHONY: all deps deps-check test check asan valgrind fuzz soak demo lint bench bench-deps bench-resty bench-standin clean rock
 
 all: build/lua5.4/whatsapp/core.so build/luajit/whatsapp/core.so
 
@@ -153,12 +157,18 @@ build/bench/ceiling: bench/ceiling.c Makefile
 
 # Node and npm for the JS SDK peer (bench/package.json pins it; npm ci installs it in bench/node_modules)
 bench-deps:
+	$(call install_missing,$(BENCH_PACKAGES))
 	@command -v node >/dev/null && command -v npm >/dev/null || { \
 	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs npm >/dev/null; }
 
 bench: deps bench-deps all build/bench/ceiling
 	@bash bench/run.sh
+
+# the OpenResty section of make bench alone (bench/resty.sh; BENCH_RESTY_BASE=<rev> adds that commit's module)
+bench-resty: deps all
+	$(call install_missing,$(BENCH_PACKAGES))
+	@bash bench/resty.sh
 
 # sends/s of a 10,000-message loop against the stand-in, next to a botocore peer
 bench-standin: deps all

@@ -6,7 +6,8 @@
 # (bench/module.lua), a plain libcurl loop posting one constant pre-signed
 # request (bench/ceiling.c: the ceiling of any libcurl sender; with 64
 # transfers in flight, the batch ceiling), the AWS SDK for JavaScript v3
-# (bench/peer_sdk.mjs), and OpenSSL alone for the 2,000,000-byte message.
+# (bench/peer_sdk.mjs), and OpenSSL alone for the 2,000,000-byte message;
+# then the OpenResty section (bench/resty.sh: nginx driven by wrk).
 #
 # The machine should be quiet: every figure is a ratio to a peer measured
 # minutes apart on the same cores. Sizes and repeats can be made smaller
@@ -83,3 +84,9 @@ repeat=1 measure rss luajit lua_run luajit rss "$BENCH_HTTP" "$rss_n"
 
 echo >&2
 lua5.4 bench/report.lua "$results" "$seq_n" "$batch_n" "$inflight" "$big_n" "$rss_n"
+
+# the OpenResty section (its own endpoint and nginx; bench/resty.sh)
+echo >&2
+echo "OpenResty (bench/resty.sh)" >&2
+echo
+bash bench/resty.sh || exit 1

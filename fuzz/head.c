@@ -4,7 +4,7 @@
  * lower-cased tokens, values trimmed, no CR, LF or NUL, all inside the copy);
  * a prefix of a whole or incomplete head asks for more, never fails; what is
  * malformed stays malformed whatever follows; the Lua function says what the
- * scan says. */
+ * scan says; core.send_answer takes only a whole common answer (below). */
 #include "fuzz.h"
 
 #include "../src/head.h"
@@ -81,6 +81,26 @@ static void check_fields(const char *p, const wa_head *h) {
   free(dst);
 }
 
+/* core.send_answer's scan (the common answer of a send, taken without a
+ * table): what it takes is a whole head the general scan takes too, a 2xx,
+ * an id of printable ASCII inside the body, a date inside the head; a cut
+ * answer or a lower cap is never taken. */
+static void check_send_answer(const char *p, size_t size, int r, const wa_head *h) {
+  wa_send_answer a, cut;
+  size_t i;
+  if (!wa_send_answer_scan(p, size, size, &a)) return;
+  CHECK(r == 1 && h->status >= 200 && h->status <= 299 && h->status != 204 && h->length < size);
+  CHECK(a.id > p + h->length && a.id_len > 0 && a.id + a.id_len < p + size);
+  for (i = 0; i < a.id_len; i++) CHECK(a.id[i] > 32 && a.id[i] < 127 && a.id[i] != '"' && a.id[i] != '\\');
+  if (a.date != NULL) {
+    CHECK(a.date > p && a.date + a.date_len <= p + h->length);
+    CHECK(memchr(a.date, '\r', a.date_len) == NULL && memchr(a.date, '\n', a.date_len) == NULL);
+  }
+  CHECK(a.keep == 0 || a.keep == 1);
+  CHECK(!wa_send_answer_scan(p, size - 1, size, &cut));
+  CHECK(!wa_send_answer_scan(p, size, size - h->length - 1, &cut));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char *p = fuzz_copy(data, size);
   wa_head h, prefix;
@@ -107,6 +127,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     CHECK(wa_head_scan(longer, size + 4, &prefix, NULL, NULL) < 0);
     free(longer);
   }
+
+  check_send_answer(p, size, r, &h);
 
   in.p = p;
   in.n = size;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lua_util.h"
+
 static int is_space(char c) { return c == ' ' || c == '\t'; }
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -160,5 +162,96 @@ int wa_l_parse_head(lua_State *L) {
   }
   lua_pushinteger(L, (lua_Integer)h.length);
   lua_pushinteger(L, h.minor);
+  return 4;
+}
+
+/* ---- the common answer to a send, in one pass and no table ---------------- */
+
+static char lower(char c) { return (char)(c >= 'A' && c <= 'Z' ? c + 32 : c); }
+
+/* name (lower-case) equals p[0..len) without regard to case */
+static int is_name(const char *p, size_t len, const char *name, size_t name_len) {
+  size_t i;
+  if (len != name_len) return 0;
+  for (i = 0; i < len; i++)
+    if (lower(p[i]) != name[i]) return 0;
+  return 1;
+}
+
+/* whether p[0..len) holds word (lower-case) without regard to case */
+static int has_word(const char *p, size_t len, const char *word, size_t word_len) {
+  size_t i;
+  for (i = 0; i + word_len <= len; i++)
+    if (is_name(p + i, word_len, word, word_len)) return 1;
+  return 0;
+}
+
+enum { F_LENGTH = 1, F_CONNECTION = 2, F_DATE = 4 };
+
+int wa_send_answer_scan(const char *src, size_t n, size_t max, wa_send_answer *a) {
+  wa_head h;
+  const char *conn = NULL;
+  size_t pos, conn_len = 0, length = 0, digits = 0, body_len;
+  int seen = 0;
+
+  memset(a, 0, sizeof *a);
+  if (wa_head_scan(src, n, &h, NULL, NULL) != 1 || h.status < 200 || h.status > 299 || h.status == 204) return 0;
+  pos = (size_t)((const char *)memchr(src, '\n', n) - src) + 1; /* past the status line */
+  while (pos < h.length) {
+    const char *nl = (const char *)memchr(src + pos, '\n', h.length - pos), *colon;
+    size_t le = (size_t)(nl - src), s, ve, name_len;
+    if (le > pos && src[le - 1] == '\r') le--;
+    if (le == pos) break; /* the blank line */
+    if (is_space(src[pos])) return 0; /* an obs-fold: the general reader joins it */
+    colon = (const char *)memchr(src + pos, ':', le - pos); /* the scan found one */
+    name_len = (size_t)(colon - (src + pos));
+    for (s = (size_t)(colon - src) + 1; s < le && is_space(src[s]); s++) {}
+    for (ve = le; ve > s && is_space(src[ve - 1]); ve--) {}
+    if (is_name(src + pos, name_len, "content-length", 14)) {
+      if (seen & F_LENGTH) return 0;
+      seen |= F_LENGTH;
+      for (digits = 0; s + digits < ve; digits++) {
+        char c = src[s + digits];
+        if (!is_digit(c) || digits >= 9) return 0;
+        length = length * 10 + (size_t)(c - '0');
+      }
+      if (digits == 0) return 0;
+    } else if (is_name(src + pos, name_len, "connection", 10)) {
+      if (seen & F_CONNECTION) return 0;
+      seen |= F_CONNECTION;
+      conn = src + s;
+      conn_len = ve - s;
+    } else if (is_name(src + pos, name_len, "date", 4)) {
+      if (seen & F_DATE) return 0;
+      seen |= F_DATE;
+      a->date = src + s;
+      a->date_len = ve - s;
+    } else if (is_name(src + pos, name_len, "transfer-encoding", 17)) {
+      return 0;
+    }
+    pos = (size_t)(nl - src) + 1;
+  }
+  body_len = n - h.length;
+  if (!(seen & F_LENGTH) || length != body_len || length > max || length == 0) return 0;
+  if (!wa_just_message_id(src + h.length, body_len, &a->id, &a->id_len)) return 0;
+  if (h.minor == 1) a->keep = conn == NULL || !has_word(conn, conn_len, "close", 5);
+  else a->keep = conn != NULL && has_word(conn, conn_len, "keep-alive", 10);
+  return 1;
+}
+
+int wa_l_send_answer(lua_State *L) {
+  size_t n;
+  const char *p = luaL_checklstring(L, 1, &n);
+  lua_Integer max = luaL_checkinteger(L, 2);
+  wa_send_answer a;
+  if (max < 0 || !wa_send_answer_scan(p, n, (size_t)max, &a)) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  lua_pushboolean(L, 1);
+  lua_pushlstring(L, a.id, a.id_len);
+  if (a.date != NULL) lua_pushlstring(L, a.date, a.date_len);
+  else lua_pushnil(L);
+  lua_pushboolean(L, a.keep);
   return 4;
 }

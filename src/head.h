@@ -39,4 +39,21 @@ WA_INTERNAL int wa_head_scan(const char *src, size_t n, wa_head *h, char *dst, w
  * Repeated fields are joined with ", " in arrival order. */
 WA_INTERNAL int wa_l_parse_head(lua_State *L);
 
+/* The common answer to a send, whole in the bytes read so far: one final 2xx
+ * answer (not 204) with a Content-Length that ends exactly where the bytes
+ * end (at most max), no Transfer-Encoding, no field repeated among
+ * Content-Length, Connection and Date, no obs-fold, and a body that
+ * wa_just_message_id takes. */
+typedef struct {
+  const char *id, *date; /* in src; date NULL when absent */
+  size_t id_len, date_len;
+  int keep; /* the connection may be reused (HTTP/1.1 without close, 1.0 with keep-alive) */
+} wa_send_answer;
+
+/* 1 with a filled, or 0: anything else (the general reader judges it). */
+WA_INTERNAL int wa_send_answer_scan(const char *src, size_t n, size_t max, wa_send_answer *a);
+
+/* core.send_answer(bytes, max) -> true, id, date | nil, keep | false */
+WA_INTERNAL int wa_l_send_answer(lua_State *L);
+
 #endif

@@ -2,8 +2,8 @@
  * only exported symbol) and the module functions: JSON, hashes, base64,
  * core.sign, sleep, random, monotonic, versions. The Client is bound in
  * lua_client.c, the Batch in lua_batch.c, what they share in lua_util.c;
- * parse_head is head.c's, read_file and run_process file.c's; append_open,
- * signals_catch/caught/release and isatty campaign.c's. The work is in
+ * parse_head and send_answer are head.c's, read_file and run_process file.c's;
+ * append_open, signals_catch/caught/release and isatty campaign.c's. The work is in
  * sigv4.c, json.c, http.c, multi.c, request.c and crypto.c.
  *
  * Conventions: a wrong argument type raises (a programming error); bad data
@@ -289,6 +289,7 @@ static const luaL_Reg functions[] = {
     {"sleep", l_sleep},           {"monotonic", l_monotonic},
     {"random", l_random},
     {"parse_head", wa_l_parse_head},
+    {"send_answer", wa_l_send_answer},
     {"read_file", wa_l_read_file}, {"run_process", wa_l_run_process},
     {"append_open", wa_l_append_open}, {"signals_catch", wa_l_signals_catch},
     {"signals_caught", wa_l_signals_caught}, {"signals_release", wa_l_signals_release},

@@ -3,8 +3,6 @@
 -- chunked, or until close) and whether the connection may be reused.
 local core = require "whatsapp.core"
 
-local ngx = rawget(_G, "ngx")
-
 local M = {}
 
 -- Reading an answer. Every read is one receiveany under what is left of ONE
@@ -13,9 +11,9 @@ local M = {}
 -- outlast any limit), and what is held is capped: the head (status line and
 -- header fields, interim answers' included) at 64 KiB and the body at the
 -- transport's max, as the libcurl path caps them. The head is parsed in C
--- (core.parse_head). st: { sock, ends_at, got (any byte came), rest (bytes
--- read and not used yet, from pos) }.
-local parse_head = core.parse_head
+-- (core.parse_head). st: { sock, ends_at, rest (bytes read and not used yet,
+-- from pos) }.
+local parse_head, monotonic = core.parse_head, core.monotonic
 local MAX_HEAD = 64 * 1024
 local MAX_CHUNK_LINE = 4096 -- a chunk-size line, its extensions included
 local READ = 65536
@@ -24,16 +22,14 @@ local HEAD_TOO_LARGE = "the answer's head is larger than " .. MAX_HEAD .. " byte
 local TRAILERS_TOO_LARGE = "the answer's trailer fields are larger than " .. MAX_HEAD .. " bytes"
 local function too_large(max) return "the answer is larger than " .. max .. " bytes" end
 
--- One read of at most max bytes within the time left. -> bytes | nil, err
+-- One read of at most max bytes within the time left (st.ends_at:
+-- core.monotonic() time). -> bytes | nil, err
 local function read_some(st, max)
-  ngx.update_time()
-  local left = (st.ends_at - ngx.now()) * 1000
+  local left = (st.ends_at - monotonic()) * 1000
   if left < 1 then return nil, "timeout" end
   local sock = st.sock
   sock:settimeout(left)
-  local data, err = sock:receiveany(max)
-  if data then st.got = true end
-  return data, err
+  return sock:receiveany(max)
 end
 
 -- buf and more bytes, until a blank line may have come (or, at the start,

@@ -34,6 +34,8 @@ end
 
 local MAX_RESPONSE = 4 * 1024 * 1024
 local POOL_SIZE, BACKLOG, IDLE_MS = 32, 64, 60000
+local FIRST_READ = 65536 -- the first read of an answer: a common answer is a few hundred bytes
+local send_answer, monotonic = core.send_answer, core.monotonic
 
 local Transport = {}
 Transport.__index = Transport
@@ -84,6 +86,7 @@ function M.new(cfg)
   }, Transport)
   -- TLS and plain connections, or different hosts, never share a pool
   self.pool = "whatsapp:" .. scheme .. ":" .. host .. ":" .. port
+  self.connect_opts = { pool = self.pool, pool_size = POOL_SIZE, backlog = BACKLOG } -- made once, read each connect
   return self
 end
 
@@ -104,14 +107,14 @@ local function tls_handshake(sock, server_name)
 end
 
 -- The budgets of one exchange: the connect timeout (ms) and when the whole
--- exchange must end (ngx.now() time), limit_ms lowering the configured ones.
+-- exchange must end (core.monotonic() time: one clock read, where
+-- ngx.update_time would lock and format nginx's time strings), limit_ms
+-- lowering the configured ones.
 local function budget(self, limit_ms)
-  ngx.update_time()
-  local started = ngx.now()
   local connect_ms, total_ms = self.connect_ms, self.timeout_ms
   if limit_ms and limit_ms < total_ms then total_ms = limit_ms end
   if connect_ms > total_ms then connect_ms = total_ms end
-  return connect_ms, started + total_ms / 1000
+  return connect_ms, monotonic() + total_ms / 1000
 end
 
 -- A connection to the server: a pooled one, or a new one (TLS handshake
@@ -119,8 +122,7 @@ end
 local function open(self, connect_ms)
   local sock = ngx.socket.tcp()
   sock:settimeout(connect_ms)
-  local ok, err = sock:connect(self.connect_to, self.port,
-    { pool = self.pool, pool_size = POOL_SIZE, backlog = BACKLOG })
+  local ok, err = sock:connect(self.connect_to, self.port, self.connect_opts)
   if not ok then
     if err == "timeout" then return nil, "connect_timeout", "connect timed out" end
     return nil, "connect", err
@@ -141,19 +143,10 @@ local function open(self, connect_ms)
   return sock, false
 end
 
--- Sends the request and reads the answer.
--- -> status, headers, body, keep | nil, err
-local function send_and_read(st, request, max, head_only)
-  local sent, err = st.sock:send(request)
-  if not sent then return nil, err end
-  return answer.read(st, max, head_only)
-end
-
 -- A stale pooled connection: closed by the server while it idled, so
--- nothing of this request was answered; anything else is not resent.
-local function stale(reused, st, err)
-  return reused and not st.got
-    and (err == "closed" or err == "connection reset by peer" or err == "broken pipe")
+-- nothing of this request was answered (no byte came); anything else is not resent.
+local function stale(reused, err)
+  return reused and (err == "closed" or err == "connection reset by peer" or err == "broken pipe")
 end
 
 -- The failure of an exchange whose request was sent. -> nil, kind, message
@@ -163,13 +156,33 @@ local function failed(err)
   return nil, "lost", "the connection failed after the request was sent (" .. tostring(err) .. ")"
 end
 
+-- Sends the request and reads the first bytes of the answer, within the
+-- time left of the exchange (left: the timeout set, ms). -> bytes | nil, err
+local function send_and_peek(sock, request, ends_at, left)
+  local sent, err = sock:send(request)
+  if not sent then return nil, err end
+  local now_left = (ends_at - monotonic()) * 1000
+  if now_left < left - 1 then -- the send waited: less is left than the timeout set
+    if now_left < 1 then return nil, "timeout" end
+    sock:settimeout(now_left)
+  end
+  return sock:receiveany(FIRST_READ)
+end
+
+-- The connection back to the pool when it may be reused, else closed.
+local function release(sock, keep)
+  if not (keep and sock:setkeepalive(IDLE_MS, POOL_SIZE)) then sock:close() end
+end
+
 -- One exchange of raw request bytes within limit_ms (else the configured
--- timeout); head_only: the answer has no body (a HEAD request). A
--- kept-alive connection the server closed while it idled is detected on
--- first use, before any answer byte, and the request is sent again on a
--- fresh one, as libcurl does.
--- -> status, headers, body | nil, kind, message
-function Transport:exchange(request, limit_ms, head_only)
+-- timeout); head_only: the answer has no body (a HEAD request); common: a
+-- send, whose common answer (core.send_answer: a whole 2xx {"messageId": id}
+-- in the first bytes read) is taken in C without a table. A kept-alive
+-- connection the server closed while it idled is detected on first use,
+-- before any answer byte, and the request is sent again on a fresh one, as
+-- libcurl does.
+-- -> true, id, date (the common answer) | status, headers, body | nil, kind, message
+function Transport:exchange(request, limit_ms, head_only, common)
   local why = M.unavailable()
   if why then return nil, "unavailable", why end
   local connect_ms, ends_at = budget(self, limit_ms)
@@ -177,20 +190,33 @@ function Transport:exchange(request, limit_ms, head_only)
   for _ = 1, 2 do
     local sock, reused, message = open(self, connect_ms)
     if not sock then return nil, reused, message end
-    local left = (ends_at - ngx.now()) * 1000
+    local left = (ends_at - monotonic()) * 1000
     if left < 1 then
       sock:close()
       return nil, "connect_timeout", "no time left after connecting"
     end
     sock:settimeout(left)
-    local st = { sock = sock, ends_at = ends_at, got = false, rest = "", pos = 1 }
-    local status, headers, body, keep = send_and_read(st, request, self.max_response, head_only)
-    if status then
-      if not (keep and sock:setkeepalive(IDLE_MS, POOL_SIZE)) then sock:close() end
-      return status, headers, body
+    local data, err = send_and_peek(sock, request, ends_at, left)
+    if data then
+      if common then
+        local ok, id, date, keep = send_answer(data, self.max_response)
+        if ok then
+          release(sock, keep)
+          return true, id, date
+        end
+      end
+      -- anything else: the general reader, these bytes first
+      local st = { sock = sock, ends_at = ends_at, rest = data, pos = 1 }
+      local status, headers, body, keep = answer.read(st, self.max_response, head_only)
+      if status then
+        release(sock, keep)
+        return status, headers, body
+      end
+      sock:close()
+      return failed(headers)
     end
     sock:close()
-    if not stale(reused, st, headers) then return failed(headers) end
+    if not stale(reused, err) then return failed(err) end
   end
   return nil, "lost", "the server closed the connection without answering"
 end
@@ -200,7 +226,8 @@ function Transport:send(message, id, version, creds, offset, limit_ms)
   local request, kind, text, field = self.core:prepare(message, id, version, creds, offset)
   if not request then return nil, kind, text, field end
   self.requests = self.requests + 1
-  local status, headers, body = self:exchange(request, limit_ms)
+  local status, headers, body = self:exchange(request, limit_ms, false, true)
+  if status == true then return true, headers, nil, nil, body end -- the common answer: id, date
   if not status then return nil, headers, body end
   local value = body
   if body ~= "" then
