@@ -142,8 +142,10 @@ void wa_open_class(lua_State *L, const char *tname, lua_CFunction gc, lua_CFunct
   lua_pushcfunction(L, gc);
   lua_setfield(L, -2, "__gc");
 #if LUA_VERSION_NUM >= 504
-  lua_pushcfunction(L, close);
-  lua_setfield(L, -2, "__close");
+  if (close) {
+    lua_pushcfunction(L, close);
+    lua_setfield(L, -2, "__close");
+  }
 #else
   (void)close;
 #endif

@@ -85,8 +85,9 @@ typedef struct {
 
 WA_INTERNAL void wa_check_send_args(lua_State *L, int base, send_args *a);
 
-/* Registers the metatable tname of a Client or a Batch: __gc, __close (Lua
- * 5.4) as close, __tostring when not NULL, and __index holding methods. */
+/* Registers the metatable tname of a userdata class (Client, Batch, a public
+ * key): __gc, __close (Lua 5.4) as close and __tostring when not NULL, and
+ * __index holding methods. */
 WA_INTERNAL void wa_open_class(lua_State *L, const char *tname, lua_CFunction gc, lua_CFunction close,
                                lua_CFunction tostring, const luaL_Reg *methods);
 

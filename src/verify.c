@@ -227,14 +227,6 @@ static const luaL_Reg functions[] = {{"x509_pubkey", l_x509_pubkey},
 static const luaL_Reg methods[] = {{"verify", l_rsa_verify}, {NULL, NULL}};
 
 void wa_verify_open(lua_State *L) {
-  luaL_newmetatable(L, PKEY_MT);
-  lua_pushcfunction(L, pubkey_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pushcfunction(L, pubkey_tostring);
-  lua_setfield(L, -2, "__tostring");
-  lua_newtable(L);
-  wa_setfuncs(L, methods);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
+  wa_open_class(L, PKEY_MT, pubkey_gc, NULL, pubkey_tostring, methods);
   wa_setfuncs(L, functions); /* into the module table on top */
 }
